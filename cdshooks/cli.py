@@ -1,0 +1,108 @@
+"""Command line: `cdshooks serve` and `cdshooks call`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from cdshooks.errors import ApiError
+from cdshooks.sandbox.store import BundleStore, StoreError
+from cdshooks.services import all_services
+from cdshooks.settings import Settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from cdshooks.auth import ConfigurationError
+    from cdshooks.server import serve
+
+    try:
+        settings = Settings.from_env(sandbox=args.sandbox or Settings.from_env().sandbox)
+        serve(settings, args.host, args.port, args.workers, args.threads)
+    except (ConfigurationError, ValueError) as exc:
+        print(f"cdshooks: cannot start: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _load_json(path: str) -> dict[str, Any]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"cdshooks: cannot read {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise SystemExit(f"cdshooks: {path} is not a FHIR resource")
+    return data
+
+
+def _call(args: argparse.Namespace) -> int:
+    from cdshooks.pipeline import call_service
+    from cdshooks.sandbox.ehr import build_hook_request
+
+    services = [s for s in all_services().values() if s.hook == args.hook]
+    if args.service:
+        services = [s for s in services if s.id == args.service]
+    if not services:
+        print(f"cdshooks: no service answers hook {args.hook!r}", file=sys.stderr)
+        return 2
+    try:
+        store = BundleStore.from_file(Path(args.bundle))
+    except StoreError as exc:
+        print(f"cdshooks: {exc}", file=sys.stderr)
+        return 2
+    patient_id = args.patient
+    if not patient_id:
+        patients = store.patients()
+        if len(patients) != 1:
+            print("cdshooks: the bundle must hold exactly one Patient, or pass --patient", file=sys.stderr)
+            return 2
+        patient_id = patients[0].get("id")
+    draft = _load_json(args.draft) if args.draft else None
+    if args.hook != "patient-view" and draft is None:
+        print(f"cdshooks: {args.hook} needs --draft FILE (a draft order or a Bundle of them)", file=sys.stderr)
+        return 2
+    request = build_hook_request(services[0], store, patient_id, draft=draft, selections=args.select or None)
+    settings = Settings.from_env(sandbox=True)
+    try:
+        outcome = call_service(services[0], request, settings)
+    except ApiError as exc:
+        print(json.dumps({"status": exc.status, **exc.body()}, indent=2))
+        return 1
+    if args.show_request:
+        print(json.dumps(request, indent=2), file=sys.stderr)
+    print(json.dumps(outcome.response.to_json(), indent=2))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cdshooks", description="CDS Hooks 2.0 service for skin oncology")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the service on gunicorn")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--workers", type=int, default=2)
+    serve.add_argument("--threads", type=int, default=4)
+    serve.add_argument(
+        "--sandbox", action="store_true", help="no authentication, demo page and data (never in production)"
+    )
+    serve.set_defaults(func=_serve)
+
+    call = sub.add_parser("call", help="run a hook offline against a FHIR bundle file and print the response")
+    call.add_argument("hook", choices=["patient-view", "order-select", "order-sign"])
+    call.add_argument("--bundle", required=True, help="FHIR R4 Bundle with the patient's data")
+    call.add_argument("--draft", help="draft order (MedicationRequest/ServiceRequest) or a Bundle of them")
+    call.add_argument("--select", action="append", help="selected order reference (order-select); default: all")
+    call.add_argument("--patient", help="Patient id, when the bundle holds several patients")
+    call.add_argument("--service", help="service id, when several answer the hook")
+    call.add_argument("--show-request", action="store_true", help="also print the request sent (to stderr)")
+    call.set_defaults(func=_call)
+
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,44 @@
+"""The rules step: run every rule registered for the hook against the record."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from cdshooks.record import PatientRecord
+from cdshooks.rules import rules_for
+from cdshooks.rules.registry import Finding, Rule
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Fired:
+    rule: Rule
+    finding: Finding
+
+
+def evaluate(record: PatientRecord) -> list[Fired]:
+    """Findings of all rules for the record's hook; a rule lacking data it needs is skipped.
+
+    A rule that raises is logged (by name and exception type only, never the
+    data) and skipped: one faulty rule must not take the others down.
+    """
+    fired: list[Fired] = []
+    seen: set[tuple[str, str | None, tuple[tuple[str, str], ...]]] = set()
+    for rule in rules_for(record.hook):
+        missing = rule.needs & record.unavailable
+        if missing:
+            log.warning("rule skipped, data unavailable", extra={"rule": rule.id, "missing": sorted(missing)})
+            continue
+        try:
+            findings = list(rule.evaluate(record))
+        except Exception as exc:  # a rule bug degrades the answer, never fails the call
+            log.error("rule failed", extra={"rule": rule.id, "error": type(exc).__name__})
+            continue
+        for finding in findings:
+            key = (rule.id, finding.variant, tuple(sorted(finding.bindings.items())))
+            if key not in seen:
+                seen.add(key)
+                fired.append(Fired(rule, finding))
+    return fired

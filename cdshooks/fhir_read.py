@@ -1,0 +1,185 @@
+"""Lenient readers for FHIR R4 JSON.
+
+Prefetched data is read as plain dicts: validating every resource with the full
+models costs tens of milliseconds per call, and real EHRs send imperfect payloads
+(Bundles without `type`, `category` as an object instead of an array). These
+helpers read only what the rules need and never raise on odd shapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+SYSTEM_ALIASES = {
+    "http://snomed.info/sct": "snomed",
+    "http://hl7.org/fhir/sid/icd-10-cm": "icd10cm",
+    "http://hl7.org/fhir/sid/icd-10": "icd10cm",
+    "http://www.nlm.nih.gov/research/umls/rxnorm": "rxnorm",
+    "http://loinc.org": "loinc",
+    "http://www.genenames.org": "hgnc",
+    "http://www.genenames.org/geneId": "hgnc",
+    "http://www.genenames.org/gene_id": "hgnc",
+}
+
+
+def system_key(system: str | None) -> str:
+    """Short name of a code system (`snomed`, `rxnorm`, ...); unknown systems pass through."""
+    if not system:
+        return ""
+    return SYSTEM_ALIASES.get(system.rstrip("/"), system)
+
+
+def normalise_code(system: str, code: str) -> str:
+    """Codes as compared: ICD-10-CM without dots and upper-case, others stripped."""
+    code = code.strip()
+    if system == "icd10cm":
+        return code.replace(".", "").upper()
+    if system == "hgnc":
+        return code.upper() if code.upper().startswith("HGNC:") else f"HGNC:{code}"
+    return code
+
+
+def as_list(value: Any) -> list[Any]:
+    """A FHIR array that some clients send as a single object (or omit)."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    return [value]
+
+
+@dataclass(frozen=True)
+class Coding:
+    system: str  # short key, see system_key()
+    code: str
+    display: str = ""
+
+
+@dataclass(frozen=True)
+class Concept:
+    """A CodeableConcept (or a lone Coding) reduced to comparable codings and text."""
+
+    codings: tuple[Coding, ...] = ()
+    text: str = ""
+
+    @property
+    def label(self) -> str:
+        if self.text:
+            return self.text
+        for coding in self.codings:
+            if coding.display:
+                return coding.display
+        return self.codings[0].code if self.codings else ""
+
+    def words(self) -> str:
+        """Lower-cased text and displays, for name matching."""
+        parts = [self.text, *(c.display for c in self.codings)]
+        return " ".join(p for p in parts if p).lower()
+
+    def merged(self, other: Concept) -> Concept:
+        return Concept(self.codings + other.codings, self.text or other.text)
+
+
+def concept(value: Any) -> Concept:
+    """Read a CodeableConcept, a Coding, or a list of either, into a Concept."""
+    codings: list[Coding] = []
+    texts: list[str] = []
+    for item in as_list(value):
+        if not isinstance(item, dict):
+            continue
+        if isinstance(item.get("text"), str):
+            texts.append(item["text"])
+        raw_codings = item.get("coding") if "coding" in item else [item]
+        for raw in as_list(raw_codings):
+            if isinstance(raw, dict) and isinstance(raw.get("code"), str) and raw["code"].strip():
+                system = system_key(raw.get("system") if isinstance(raw.get("system"), str) else None)
+                display = raw.get("display") if isinstance(raw.get("display"), str) else ""
+                codings.append(Coding(system, normalise_code(system, raw["code"]), display))
+    return Concept(tuple(codings), texts[0] if texts else "")
+
+
+def first_code(value: Any) -> str:
+    """The first code of a CodeableConcept-ish value, lower-cased ('' if none)."""
+    found = concept(value)
+    return found.codings[0].code.lower() if found.codings else ""
+
+
+def status_code(value: Any) -> str:
+    """A status that may be a plain code or a CodeableConcept, lower-cased."""
+    if isinstance(value, str):
+        return value.strip().lower()
+    return first_code(value)
+
+
+def reference(value: Any) -> str:
+    """The `reference` string of a Reference ('' if absent)."""
+    if isinstance(value, dict) and isinstance(value.get("reference"), str):
+        return value["reference"].strip()
+    return ""
+
+
+def reference_id(ref: str, resource_type: str) -> str | None:
+    """The id in `Type/id`, `…/Type/id` or `…/Type/id/_history/n`, if it names that type."""
+    parts = [p for p in ref.split("/") if p]
+    if "_history" in parts:
+        parts = parts[: parts.index("_history")]
+    if len(parts) >= 2 and parts[-2] == resource_type:
+        return parts[-1]
+    return None
+
+
+def parse_instant(value: Any) -> datetime | None:
+    """A FHIR date/dateTime/instant (partial dates allowed) as an aware datetime."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip()
+    try:
+        if len(text) == 4:
+            return datetime(int(text), 1, 1, tzinfo=UTC)
+        if len(text) == 7:
+            return datetime(int(text[:4]), int(text[5:7]), 1, tzinfo=UTC)
+        if len(text) == 10:
+            parsed = date.fromisoformat(text)
+            return datetime(parsed.year, parsed.month, parsed.day, tzinfo=UTC)
+        parsed_dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed_dt if parsed_dt.tzinfo else parsed_dt.replace(tzinfo=UTC)
+
+
+def first_instant(resource: dict[str, Any], *fields: str) -> datetime | None:
+    """The first parseable date among fields; a Period field gives its start."""
+    for name in fields:
+        value = resource.get(name)
+        if isinstance(value, dict):
+            value = value.get("start") or value.get("end")
+        found = parse_instant(value)
+        if found:
+            return found
+    return None
+
+
+def bundle_resources(bundle: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Resources of a Bundle's entries, skipping search outcomes and non-resources."""
+    for entry in as_list(bundle.get("entry")):
+        if not isinstance(entry, dict):
+            continue
+        resource = entry.get("resource")
+        search = entry.get("search")
+        if isinstance(search, dict) and search.get("mode") == "outcome":
+            continue
+        if isinstance(resource, dict) and isinstance(resource.get("resourceType"), str):
+            yield resource
+
+
+def flatten(resources: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Resources with nested Bundles expanded, OperationOutcomes dropped."""
+    for resource in resources:
+        kind = resource.get("resourceType")
+        if kind == "Bundle":
+            yield from flatten(bundle_resources(resource))
+        elif kind != "OperationOutcome":
+            yield resource

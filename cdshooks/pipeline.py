@@ -1,0 +1,93 @@
+"""One hook call as a straight line:
+request → prefetch/fetch → patient record → rules → cards → response.
+
+(Authentication happens before, in the HTTP layer; the same pipeline serves the
+offline `cdshooks call` command.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from cdshooks import prefetch
+from cdshooks.engine import evaluate
+from cdshooks.errors import ApiError, validation_problems
+from cdshooks.fhir_access import open_fhir
+from cdshooks.protocol import CONTEXT_MODELS, BaseContext, HookRequest, HookResponse
+from cdshooks.record import build_record
+from cdshooks.render import render_cards
+from cdshooks.services import CdsService
+from cdshooks.settings import Settings
+
+
+@dataclass(frozen=True)
+class Outcome:
+    response: HookResponse
+    rules: tuple[str, ...]
+    missing_keys: tuple[str, ...]
+
+
+def parse_request(service: CdsService, payload: Any) -> tuple[HookRequest, BaseContext]:
+    if not isinstance(payload, dict):
+        raise ApiError(400, "invalid-request", "the request body must be a JSON object")
+    try:
+        request = HookRequest.model_validate(payload)
+    except ValidationError as exc:
+        raise ApiError(
+            400,
+            "invalid-request",
+            "the request does not follow CDS Hooks 2.0",
+            problems=validation_problems(exc.errors()),
+        ) from None
+    if request.hook != service.hook:
+        raise ApiError(
+            400,
+            "wrong-hook",
+            f"service {service.id} answers the {service.hook} hook, not {request.hook!r}",
+            field="hook",
+        )
+    try:
+        context = CONTEXT_MODELS[service.hook].model_validate(request.context)
+    except ValidationError as exc:
+        raise ApiError(
+            400,
+            "invalid-context",
+            f"the context does not follow the {service.hook} hook",
+            problems=validation_problems(exc.errors(), prefix="context"),
+        ) from None
+    return request, context
+
+
+def call_service(service: CdsService, payload: Any, settings: Settings, *, now: datetime | None = None) -> Outcome:
+    request, context = parse_request(service, payload)
+    client = open_fhir(request, settings)
+    fetched = prefetch.resolve(service.prefetch(), request.prefetch, request.context, client)
+    required_missing = sorted(service.required & fetched.missing_keys)
+    if required_missing:
+        raise ApiError(
+            412,
+            "precondition-failed",
+            "required FHIR data could not be obtained from prefetch or the FHIR server",
+            missingPrefetch=required_missing,
+        )
+    draft_orders = getattr(context, "draftOrders", None)
+    record = build_record(
+        patient_id=context.patientId,
+        hook=service.hook,
+        resources=fetched.resources,
+        draft_orders=draft_orders.model_dump() if draft_orders is not None else None,
+        selections=getattr(context, "selections", ()),
+        unavailable=fetched.unavailable,
+        now=now,
+    )
+    fired = evaluate(record)
+    cards = render_cards(fired, record)
+    return Outcome(
+        HookResponse(cards=cards),
+        tuple(f.rule.id for f in fired),
+        tuple(sorted(fetched.missing_keys)),
+    )
