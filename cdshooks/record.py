@@ -24,7 +24,7 @@ from cdshooks.fhir_read import (
     reference_id,
     status_code,
 )
-from cdshooks.terminology import ValueSet
+from cdshooks.terminology import ValueSet, title_of
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,8 @@ class Fact:
 
     def evidence(self) -> str:
         """One 'Based on' line: what, value, date (no identifiers)."""
-        parts = [self.concept.label or self.ref.split("/")[0]]
+        named = self.concept.text or next((c.display for c in self.concept.codings if c.display), "")
+        parts = [named or title_of(self.concept) or self.concept.label or self.ref.split("/")[0]]
         value = self.value_text()
         if value:
             parts.append(value)
