@@ -29,6 +29,8 @@ SAMPLE_BINDINGS = {
     "order": "MedicationRequest/example-order",
     "condition": "Condition/example-condition",
     "drug": "tacrolimus",
+    "cancer": "metastatic malignant melanoma",
+    "result": "HER2 negative (IHC 1+)",
 }
 
 
@@ -144,7 +146,7 @@ def _check(template: CardTemplate, where: str) -> None:
                     raise CardFileError(f"{where}: unknown placeholder {{{token}}}")
 
 
-KNOWN_BINDINGS = {"patient", "order", "condition", "drug", "drug_class", "encounter"}
+KNOWN_BINDINGS = {"patient", "order", "condition", "drug", "drug_class", "encounter", "cancer", "result"}
 
 
 class _Anything(dict):

@@ -24,7 +24,7 @@ from cdshooks.fhir_read import (
     reference_id,
     status_code,
 )
-from cdshooks.terminology import ValueSet
+from cdshooks.terminology import ValueSet, title_of
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,12 @@ ORDER_INTENTS = {"order", "original-order", "reflex-order", "filler-order", "ins
 CURRENT_STATEMENT_STATUS = {"active", "intended"}
 FINAL_OBSERVATION_STATUS = {"final", "amended", "corrected"}
 CLOSED_ORDER_STATUS = {"entered-in-error", "revoked", "cancelled", "completed", "stopped"}
+# Extensions and elements that tie a condition to another (a metastasis to its primary).
+RELATED_CONDITION_EXTENSIONS = {
+    "http://hl7.org/fhir/StructureDefinition/condition-related",
+    "http://hl7.org/fhir/StructureDefinition/condition-dueTo",
+    "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-related-primary-cancer-condition",
+}
 REQUEST_TYPES = {
     "MedicationRequest",
     "ServiceRequest",
@@ -57,7 +63,8 @@ class Fact:
 
     def evidence(self) -> str:
         """One 'Based on' line: what, value, date (no identifiers)."""
-        parts = [self.concept.label or self.ref.split("/")[0]]
+        named = self.concept.text or next((c.display for c in self.concept.codings if c.display), "")
+        parts = [named or title_of(self.concept) or self.concept.label or self.ref.split("/")[0]]
         value = self.value_text()
         if value:
             parts.append(value)
@@ -74,12 +81,16 @@ class ConditionFact(Fact):
     clinical_status: str
     verification_status: str
     body_site: Concept = field(default_factory=Concept)
+    related: tuple[str, ...] = ()  # `Condition/id` of conditions this one is linked to (e.g. its primary)
 
 
 @dataclass(frozen=True)
 class MedicationFact(Fact):
     status: str
     resource_type: str
+
+    def value_text(self) -> str:
+        return self.status
 
 
 @dataclass(frozen=True)
@@ -96,6 +107,12 @@ class ObservationValue:
             return f"{self.quantity:g} {self.unit}".strip()
         return self.text
 
+    def as_concept(self) -> Concept:
+        """The value as a Concept for value-set matching (text values become `text`)."""
+        if self.concept is not None:
+            return self.concept
+        return Concept(text=self.text)
+
 
 @dataclass(frozen=True)
 class ObservationFact(Fact):
@@ -105,9 +122,20 @@ class ObservationFact(Fact):
     components: tuple[tuple[Concept, ObservationValue | None], ...] = ()
 
     def value_text(self) -> str:
-        if self.value is not None:
-            return self.value.describe()
-        return self.interpretation.label
+        value = self.value.describe() if self.value is not None else self.interpretation.label
+        details = [found.describe() for _, found in self.components if found is not None and found.describe()]
+        if details:
+            more = ", …" if len(details) > MAX_EVIDENCE_COMPONENTS else ""
+            shown = ", ".join(details[:MAX_EVIDENCE_COMPONENTS]) + more
+            return f"{value} ({shown})" if value else shown
+        return value
+
+    def component_values(self, valueset: ValueSet) -> list[ObservationValue]:
+        """Values of the components whose code is in the value set."""
+        return [found for code, found in self.components if found is not None and valueset.matches(code)]
+
+
+MAX_EVIDENCE_COMPONENTS = 4
 
 
 @dataclass(frozen=True)
@@ -132,6 +160,10 @@ class RequestFact(Fact):
 class EncounterFact(Fact):
     status: str
     service_type: Concept = field(default_factory=Concept)
+    reason: Concept = field(default_factory=Concept)
+
+    def value_text(self) -> str:
+        return self.status
 
 
 @dataclass(frozen=True)
@@ -223,7 +255,9 @@ class _Reader:
             return None
         when = first_instant(r, "onsetDateTime", "onsetPeriod", "recordedDate")
         body_site = concept(r.get("bodySite"))
-        return ConditionFact(self.ref(r), concept(r.get("code")), when, clinical, verification, body_site)
+        return ConditionFact(
+            self.ref(r), concept(r.get("code")), when, clinical, verification, body_site, related_conditions(r)
+        )
 
     def medication(self, r: dict[str, Any]) -> MedicationFact | None:
         kind = r["resourceType"]
@@ -285,7 +319,22 @@ class _Reader:
             first_instant(r, "period"),
             status_code(r.get("status")),
             concept(r.get("serviceType")),
+            concept(r.get("reasonCode")),
         )
+
+
+def related_conditions(r: Mapping[str, Any]) -> tuple[str, ...]:
+    """`Condition/id` references a condition is linked to: related/dueTo extensions, evidence details."""
+    refs = [
+        reference(ext.get("valueReference"))
+        for ext in as_list(r.get("extension"))
+        if isinstance(ext, dict) and ext.get("url") in RELATED_CONDITION_EXTENSIONS
+    ]
+    for evidence in as_list(r.get("evidence")):
+        if isinstance(evidence, dict):
+            refs.extend(reference(detail) for detail in as_list(evidence.get("detail")))
+    ids = (reference_id(ref, "Condition") for ref in refs if ref)
+    return tuple(dict.fromkeys(f"Condition/{i}" for i in ids if i))
 
 
 def observation_value(r: Mapping[str, Any]) -> ObservationValue | None:

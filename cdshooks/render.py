@@ -3,7 +3,9 @@
 Adds what every card carries: a uuid (and one per suggestion) for feedback, a
 "Based on" list of the facts that made the rule fire, and an extension with the
 rule id, version and resource references so an auditor can replay the decision.
-Suggestions for something already among the draft orders are dropped.
+Suggestions for something already among the draft orders, or already ordered
+and still pending (a ServiceRequest on file that is draft, active or on hold),
+are dropped.
 """
 
 from __future__ import annotations
@@ -95,12 +97,16 @@ def _suggestion(template: Any, bindings: dict[str, str], record: PatientRecord) 
     )
 
 
+PENDING_STATUS = {"draft", "active", "on-hold"}
+
+
 def _already_drafted(resource: dict[str, Any], record: PatientRecord) -> bool:
-    """True when a draft order of this session already asks for the same thing."""
+    """True when a draft order of this session, or a pending order on file, already asks for the same thing."""
     wanted = concept(resource.get("medicationCodeableConcept") or resource.get("code"))
     codes = {(c.system, c.code) for c in wanted.codings}
     text = wanted.text.lower()
-    for order in record.draft_orders:
+    pending = [r for r in record.service_requests if r.status in PENDING_STATUS]
+    for order in [*record.draft_orders, *pending]:
         if order.resource_type != resource.get("resourceType"):
             continue
         if codes & {(c.system, c.code) for c in order.concept.codings}:

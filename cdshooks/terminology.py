@@ -184,6 +184,16 @@ def valuesets() -> dict[str, ValueSet]:
     return load_valuesets(data_dir("valuesets"))
 
 
+def title_of(value: Concept) -> str:
+    """A readable name for a concept that carries codes but no text or display: the title of the
+    first (ungrouped) value set holding one of its codes, else ''."""
+    codes = {(c.system, c.code) for c in value.codings}
+    for found in valuesets().values():
+        if not found.parts and codes & found.members:
+            return found.title
+    return ""
+
+
 def vs(name: str) -> ValueSet:
     """The value set called `name`; an unknown name fails at import of the rule using it."""
     try:

@@ -31,6 +31,8 @@ ORDERABLE = (
     "trametinib",
     "vemurafenib",
     "encorafenib",
+    "cobimetinib",
+    "binimetinib",
     "trastuzumab",
     "pertuzumab",
     "trastuzumab_deruxtecan",
