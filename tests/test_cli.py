@@ -44,7 +44,7 @@ def test_call_order_sign_with_a_draft_bundle(capsys, tmp_path):
 
 def test_call_patient_view(capsys):
     code, body = call(capsys, "patient-view", "--bundle", str(FIXTURES / "transplant-cscc-metastatic.json"))
-    assert code == 0 and rule_ids(body) == ["T2"]
+    assert code == 0 and rule_ids(body) == ["T2", "P1"]
 
 
 def test_call_silent_patient(capsys):

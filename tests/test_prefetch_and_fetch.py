@@ -47,7 +47,7 @@ def test_fetches_everything_when_prefetch_is_absent(client, fhir_server):
     assert response.status_code == 200
     assert rule_ids(response.get_json()) == ["T1"]
     assert fetched_types(fhir_server) == sorted(
-        ["Condition", "MedicationRequest", "MedicationStatement", "Procedure", "Observation"]
+        ["Condition", "MedicationRequest", "MedicationStatement", "Procedure", "Observation", "ServiceRequest"]
     )
     assert {r["authorization"] for r in fhir_server.requests} == {f"Bearer {TOKEN}"}
     assert all("patient=tx-cscc" in r["query"] for r in fhir_server.requests)
