@@ -3,18 +3,13 @@ accept its suggestion, and see the feedback stored."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.integration import require_executable
-from tests.test_server import free_port
+from tests.live_server import running_server
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -29,26 +24,8 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture
 def sandbox_server(tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "CDSHOOKS_DATABASE_URL": f"sqlite:///{tmp_path / 'fb.sqlite3'}"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cdshooks.cli", "serve", "--sandbox", "--port", str(port), "--workers", "1"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/healthz", timeout=1)
-            break
-        except OSError:
-            assert process.poll() is None and time.monotonic() < deadline, "server did not start"
-            time.sleep(0.2)
-    yield base
-    process.terminate()
-    process.wait(timeout=15)
+    with running_server(tmp_path, "--sandbox") as (base, _):
+        yield base
 
 
 def test_sandbox_page_plays_the_ehr(sandbox_server: str, tmp_path: Path):
