@@ -115,7 +115,10 @@ def fhir(query: str) -> Response:
 
 def _outcome(status: int, text: str) -> Response:
     response = jsonify(
-        {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "processing", "diagnostics": text}]}
+        {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": "error", "code": "processing", "diagnostics": text}],
+        }
     )
     response.status_code = status
     response.mimetype = "application/fhir+json"
