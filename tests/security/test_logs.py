@@ -16,7 +16,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from cdshooks.app import create_app
-from cdshooks.logs import JsonFormatter
+from cdshooks.logs import THIRD_PARTY, JsonFormatter, configure_logging
 from tests.conftest import draft_med, hook_request, load_bundle, store_of
 from tests.fhir_stub import StubFhirServer, endless_pages, fail_with, hang, malformed_json, redirect_to
 from tests.security.jwt_helpers import FEEDBACK, HOOK, bearer, mint, production_settings, unsigned
@@ -60,7 +60,7 @@ class Capture(logging.Handler):
 @pytest.fixture
 def capture() -> Iterator[Capture]:
     handler = Capture()
-    loggers = [logging.getLogger("cdshooks"), logging.getLogger()]
+    loggers = [logging.getLogger(name) for name in ("cdshooks", "", *THIRD_PARTY)]
     levels = [lg.level for lg in loggers]
     for lg in loggers:
         lg.addHandler(handler)
@@ -88,7 +88,8 @@ def test_full_runs_log_no_secrets_and_no_patient_data(
         tmp_path, jwks_server, fhir_allowlist=(fhir.base_url,), fhir_budget_seconds=1.0, fhir_request_timeout=0.5
     )
     app = create_app(settings)
-    logging.getLogger("cdshooks").addHandler(capture)  # create_app reset the handlers
+    for name in ("cdshooks", *THIRD_PARTY):
+        logging.getLogger(name).addHandler(capture)  # create_app reset the handlers
     client: FlaskClient = app.test_client()
     bundle = patient_bundle()
     draft = draft_med(PATIENT_ID, "42316", "tacrolimus", order_id=f"draft-for-{FAMILY}")
@@ -169,3 +170,15 @@ def test_full_runs_log_no_secrets_and_no_patient_data(
 
 def _crash(*args: Any, **kwargs: Any) -> Any:
     raise ValueError(f"cannot render for {GIVEN} {FAMILY} ({PATIENT_ID}): {NOTE}")
+
+
+def test_library_records_are_written_without_their_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    """urllib3 logs URLs (with patient ids) as arguments; the service's formatter never writes arguments."""
+    configure_logging()
+    url = f"https://ehr.example.org/fhir/Condition?patient={PATIENT_ID}"
+    logging.getLogger("urllib3.connectionpool").warning("Failed to parse headers (url=%s): %s", url, "x")
+    logging.getLogger("cdshooks").error(ValueError(f"{GIVEN} {FAMILY}"))  # type: ignore[arg-type]
+    written = capsys.readouterr().err
+    lines = [json.loads(line) for line in written.splitlines()]
+    assert [line["message"] for line in lines] == ["Failed to parse headers (url=%s): %s", "ValueError"]
+    assert PATIENT_ID not in written and GIVEN not in written
