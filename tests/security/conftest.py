@@ -39,7 +39,10 @@ def prod_client(prod_app: Flask) -> FlaskClient:
 
 @pytest.fixture
 def auth_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """The service's log records (the "cdshooks" logger does not propagate to the root)."""
+    """The service's log records (the "cdshooks" logger does not propagate to the root).
+
+    create_app() resets the logger's handlers: list this fixture after the app's in a test's arguments.
+    """
     logger = logging.getLogger("cdshooks")
     logger.addHandler(caplog.handler)
     try:

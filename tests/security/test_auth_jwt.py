@@ -308,3 +308,36 @@ def test_database_failure_answers_503(prod_app: Flask, prod_settings: Any) -> No
     response = prod_app.test_client().get(DISCOVERY, headers=bearer(mint(DISCOVERY)))
     assert response.status_code == 503
     assert response.get_json()["error"] == "unavailable"
+
+
+# --- the JWK Set behind the endpoint ------------------------------------------------
+
+
+def test_unknown_kids_do_not_hammer_the_jwks_server(prod_client: FlaskClient, jwks_server: Any) -> None:
+    assert send(prod_client, DISCOVERY, bearer(mint(DISCOVERY))).status_code == 200
+    for index in range(20):
+        assert_refused(send(prod_client, DISCOVERY, bearer(mint(DISCOVERY, header={"kid": f"kid-{index}"}))))
+    # one fetch: a refresh for an unknown kid waits until CDSHOOKS_JWKS_MIN_REFRESH_SECONDS have passed
+    assert jwks_server.hits["/jwks.json"] == 1
+
+
+def test_rotated_key_is_picked_up(tmp_path: Any, jwks_server: Any) -> None:
+    client = create_app(production_settings(tmp_path, jwks_server, jwks_min_refresh_seconds=0)).test_client()
+    assert send(client, DISCOVERY, bearer(mint(DISCOVERY))).status_code == 200
+    rotated = mint(DISCOVERY, key="jku", header={"kid": "jku-key"})
+    assert_refused(send(client, DISCOVERY, bearer(rotated)))
+    jwks_server.documents["/jwks.json"] = {"keys": [*jwks_server.documents["/jwks.json"]["keys"],
+                                                    *jwks_server.documents["/rotating/jwks.json"]["keys"]]}  # fmt: skip
+    assert send(client, DISCOVERY, bearer(mint(DISCOVERY, key="jku", header={"kid": "jku-key"}))).status_code == 200
+
+
+def test_unreachable_jwks_is_401_not_500(tmp_path: Any, jwks_server: Any, caplog: pytest.LogCaptureFixture) -> None:
+    settings = production_settings(tmp_path, jwks_server, trusted_issuers={ISSUER: "http://127.0.0.1:9/jwks.json"})
+    client = create_app(settings).test_client()
+    logging.getLogger("cdshooks").addHandler(caplog.handler)  # after create_app, which resets the handlers
+    try:
+        assert_refused(send(client, HOOK, bearer(mint(HOOK))))
+    finally:
+        logging.getLogger("cdshooks").removeHandler(caplog.handler)
+    reasons = [r.__dict__["reason"] for r in caplog.records if r.getMessage() == "authentication failed"]
+    assert reasons == ["JWKS unavailable (JWKS fetch failed (ConnectionError))"]
