@@ -64,14 +64,28 @@ def fetch_jwks(url: str) -> Any:
                 declared = response.headers.get("Content-Length", "")
                 if declared.isdigit() and int(declared) > MAX_JWKS_BYTES:
                     raise JwksError("JWKS too large")
-                body = bytearray()
-                for chunk in response.iter_content(16 * 1024):
-                    body.extend(chunk)
-                    if len(body) > MAX_JWKS_BYTES:
-                        raise JwksError("JWKS too large")
-                    if time.monotonic() - started > CONNECT_TIMEOUT + READ_TIMEOUT:
-                        raise JwksError("JWKS fetch too slow")
+                # a body still trickling in when the time is up is cut off (urllib3's shutdown())
+                remaining = max(0.0, CONNECT_TIMEOUT + READ_TIMEOUT - (time.monotonic() - started))
+                watchdog = threading.Timer(remaining, response.raw.shutdown)
+                watchdog.daemon = True
+                watchdog.start()
+                try:
+                    body = bytearray()
+                    for chunk in response.iter_content(16 * 1024):
+                        body.extend(chunk)
+                        if len(body) > MAX_JWKS_BYTES:
+                            raise JwksError("JWKS too large")
+                finally:
+                    watchdog.cancel()
+                if time.monotonic() - started > CONNECT_TIMEOUT + READ_TIMEOUT:
+                    raise JwksError("JWKS fetch too slow")
         except requests.RequestException as exc:
+            if time.monotonic() - started > CONNECT_TIMEOUT + READ_TIMEOUT:
+                raise JwksError("JWKS fetch too slow") from None
+            raise JwksError(f"JWKS fetch failed ({type(exc).__name__})") from None
+        except Exception as exc:  # urllib3 errors raised mid-body after the watchdog cut the socket
+            if isinstance(exc, JwksError):
+                raise
             raise JwksError(f"JWKS fetch failed ({type(exc).__name__})") from None
     try:
         return json.loads(body)

@@ -173,3 +173,21 @@ def test_fetch_failures(server: JwksServer, document: Any, reason: str) -> None:
 def test_fetch_connection_refused() -> None:
     with pytest.raises(JwksError, match="ConnectionError"):
         fetch_jwks("http://127.0.0.1:9/jwks.json")
+
+
+def test_trickling_jwks_is_cut_off(server: JwksServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.setattr("cdshooks.jwks.CONNECT_TIMEOUT", 0.3)
+    monkeypatch.setattr("cdshooks.jwks.READ_TIMEOUT", 0.5)
+
+    def trickle() -> Any:
+        for _ in range(100):
+            yield b" "
+            time.sleep(0.1)
+
+    server.documents["/jwks.json"] = Response(trickle(), 200, content_type="application/json")
+    started = time.monotonic()
+    with pytest.raises(JwksError, match="too slow"):
+        fetch_jwks(server.url("/jwks.json"))
+    assert time.monotonic() - started < 1.5
