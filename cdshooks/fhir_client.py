@@ -137,7 +137,7 @@ class FhirClient:
             raise FhirError("OperationOutcome")
         return parsed
 
-    def _fetch(self, absolute: str, headers: dict[str, str]) -> bytes:
+    def _fetch(self, absolute: str, headers: dict[str, str]) -> bytearray:
         """One GET within the remaining budget: the body, or FhirError (Retryable where a retry may help)."""
         remaining = self._remaining()
         timeout = min(self._request_timeout, remaining)
@@ -176,17 +176,15 @@ class FhirClient:
             if expired.is_set():
                 raise FhirError("time budget exhausted") from exc
             raise Retryable(type(exc).__name__) from exc
-        except requests.RequestException as exc:
+        except FhirError:
+            raise
+        except Exception as exc:  # requests/urllib3 errors, also those raised after the watchdog cut the socket
             if expired.is_set():
                 raise FhirError("time budget exhausted") from exc
             raise FhirError(type(exc).__name__) from exc
-        except Exception as exc:  # urllib3 errors raised mid-body after the watchdog cut the socket
-            if expired.is_set():
-                raise FhirError("time budget exhausted") from exc
-            raise
         if expired.is_set():
             raise FhirError("time budget exhausted")
-        return bytes(body)
+        return body
 
     def search(self, query: str) -> list[dict[str, Any]]:
         """All resources of a search, following `next` links up to the page cap."""

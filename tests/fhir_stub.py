@@ -132,3 +132,13 @@ def trickle(interval: float, chunks: int = 100) -> Behaviour:
 
 def oversized(size: int) -> Behaviour:
     return lambda request: Response(b" " * size + b"{}", 200, content_type="application/fhir+json")
+
+
+def gzip_bomb(size: int) -> Behaviour:
+    """A small gzip body that inflates to `size` bytes."""
+    import gzip
+
+    body = gzip.compress(b" " * size)
+    return lambda request: Response(
+        body, 200, content_type="application/fhir+json", headers={"Content-Encoding": "gzip"}
+    )

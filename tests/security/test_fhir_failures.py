@@ -18,6 +18,7 @@ from tests.fhir_stub import (
     StubFhirServer,
     endless_pages,
     fail_with,
+    gzip_bomb,
     hang,
     malformed_json,
     oversized,
@@ -253,3 +254,10 @@ def test_default_budget_is_under_five_seconds() -> None:
     defaults = Settings()
     assert defaults.fhir_budget_seconds < 5
     assert defaults.fhir_request_timeout <= defaults.fhir_budget_seconds
+
+
+def test_compressed_response_is_capped_after_inflating(client: FlaskClient, fhir_server: StubFhirServer) -> None:
+    fhir_server.behaviour = gzip_bomb(64 * 1024 * 1024)  # ~64 KB on the wire, 64 MiB inflated
+    response, elapsed = call(client, fetch_request(fhir_server.base_url))
+    assert response.status_code == 412
+    assert elapsed < BUDGET + 0.75
