@@ -3,6 +3,9 @@
 In production the `fhirServer` must fall under an allow-listed URL prefix and use
 https, unless an http prefix was allow-listed explicitly. Sandbox mode accepts
 any http(s) server so integrators can point it at a local test server.
+In both modes the URL must be a plain base URL: no credentials, query, fragment,
+`.`/`..` segments or backslashes. A refused server is answered with a 4xx naming
+`fhirServer`, before anything is fetched.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from cdshooks.errors import ApiError
-from cdshooks.fhir_client import FhirClient
+from cdshooks.fhir_client import FhirClient, has_dot_segments
 from cdshooks.protocol import HookRequest
 from cdshooks.settings import Settings
 
@@ -23,18 +26,32 @@ def _under(url: str, prefix: str) -> bool:
     return False
 
 
+def _refuse(status: int, error: str, message: str) -> ApiError:
+    return ApiError(status, error, message, field="fhirServer")
+
+
 def check_fhir_server(url: str, settings: Settings) -> None:
     """Raise a 4xx ApiError if this service may not call `url`."""
-    parts = urlsplit(url)
-    if parts.username or parts.password:
-        raise ApiError(400, "invalid-fhir-server", "fhirServer must not carry credentials")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises ValueError on a malformed port
+    except ValueError:
+        raise _refuse(400, "invalid-fhir-server", "fhirServer is not a valid URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _refuse(400, "invalid-fhir-server", "fhirServer must be an absolute http(s) URL")
+    if parts.username is not None or parts.password is not None:
+        raise _refuse(400, "invalid-fhir-server", "fhirServer must not carry credentials")
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        raise _refuse(400, "invalid-fhir-server", "fhirServer must not carry a query or fragment")
+    if has_dot_segments(parts.path) or "\\" in url:
+        raise _refuse(400, "invalid-fhir-server", "fhirServer must not contain '.' or '..' segments")
     if settings.sandbox:
         return
     allowed = next((p for p in settings.fhir_allowlist if _under(url, p)), None)
     if allowed is None:
-        raise ApiError(403, "fhir-server-not-allowed", "fhirServer is not on this service's allowlist")
+        raise _refuse(403, "fhir-server-not-allowed", "fhirServer is not on this service's allowlist")
     if parts.scheme != "https" and not allowed.startswith("http://"):
-        raise ApiError(403, "fhir-server-not-allowed", "fhirServer must use https")
+        raise _refuse(403, "fhir-server-not-allowed", "fhirServer must use https")
 
 
 def open_fhir(request: HookRequest, settings: Settings) -> FhirClient | None:

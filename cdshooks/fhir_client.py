@@ -1,9 +1,13 @@
 """Reading the EHR's FHIR server with the access token it handed us.
 
-Bounded in every direction: a total time budget per hook call, a timeout per
-request, a cap on pages and on response size, one retry on a gateway error.
-The token is only ever sent to the `fhirServer` of the call: pagination links
-that point elsewhere are not followed.
+Bounded in every direction: a total time budget per hook call (a request never
+outlives it: connect and read timeouts are cut to what is left, and a watchdog
+shuts the socket of a body still trickling in at the deadline), a timeout per
+request, a cap on pages and on response size, one retry on a gateway error or a
+refused connection, only if the budget allows.
+The token is only ever sent to the `fhirServer` of the call: redirects are not
+followed, and pagination links that point elsewhere (another scheme, host, port,
+a path outside the server's base, or `..` segments) are refused.
 """
 
 from __future__ import annotations
@@ -12,16 +16,18 @@ import json
 import threading
 import time
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import unquote, urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from cdshooks.fhir_read import as_list, bundle_resources
 
 MAX_RESPONSE_BYTES = 20 * 1024 * 1024
 FHIR_JSON = "application/fhir+json, application/json;q=0.9"
+RETRY_STATUSES = frozenset({502, 503, 504})
+MAX_CONNECT_TIMEOUT = 2.0
+RETRY_PAUSE = 0.05
 
 
 class FhirError(Exception):
@@ -32,6 +38,10 @@ class Incomplete(FhirError):
     """Pagination went on beyond the cap or left the server: the result is partial."""
 
 
+class Retryable(FhirError):
+    """A gateway error or a refused connection: one retry may help."""
+
+
 _local = threading.local()
 
 
@@ -39,24 +49,30 @@ def _session() -> requests.Session:
     """One pooled session per thread (requests sessions are not thread-safe)."""
     session = getattr(_local, "session", None)
     if session is None:
-        retry = Retry(
-            total=1,
-            connect=1,
-            read=0,
-            status=1,
-            status_forcelist=(502, 503, 504),
-            allowed_methods=frozenset({"GET"}),
-            backoff_factor=0.05,
-            respect_retry_after_header=False,
-            raise_on_status=False,
-        )
         session = requests.Session()
-        session.trust_env = False
-        adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=8)
+        session.trust_env = False  # no proxies, .netrc credentials or CA bundles from the environment
+        adapter = HTTPAdapter(max_retries=0, pool_connections=4, pool_maxsize=8)  # retries: see FhirClient.get
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         _local.session = session
     return session
+
+
+def _origin(url: str) -> tuple[str, str, int | None] | None:
+    try:
+        parts = urlsplit(url)
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+    except ValueError:
+        return None
+    if parts.username is not None or parts.password is not None or not parts.hostname:
+        return None
+    return parts.scheme.lower(), parts.hostname.lower(), port
+
+
+def has_dot_segments(path: str) -> bool:
+    """`.` or `..` path segments, also percent-encoded, or a backslash (read as `/` by some servers)."""
+    decoded = unquote(path)
+    return "\\" in decoded or any(segment in (".", "..") for segment in decoded.split("/"))
 
 
 class FhirClient:
@@ -70,6 +86,8 @@ class FhirClient:
         max_pages: int,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self._base_origin = _origin(self.base_url)
+        self._base_path = urlsplit(self.base_url).path.rstrip("/")
         self._token = access_token
         self._deadline = time.monotonic() + budget_seconds
         self._request_timeout = request_timeout
@@ -85,7 +103,14 @@ class FhirClient:
         return remaining
 
     def _on_server(self, url: str) -> bool:
-        return url == self.base_url or url.startswith(self.base_url + "/")
+        """Whether `url` is on the call's FHIR server: same scheme, host and port, under its base path."""
+        origin = _origin(url)
+        if origin is None or origin != self._base_origin:
+            return False
+        path = urlsplit(url).path
+        if has_dot_segments(path):
+            return False
+        return path == self._base_path or path.startswith(self._base_path + "/")
 
     def get(self, url: str) -> dict[str, Any]:
         """GET a path relative to the server (or an absolute URL on it) and parse the JSON."""
@@ -95,27 +120,13 @@ class FhirClient:
         headers = {"Accept": FHIR_JSON}
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
-        timeout = min(self._request_timeout, self._remaining())
         try:
-            with _session().get(
-                absolute,
-                headers=headers,
-                timeout=(min(2.0, timeout), timeout),
-                stream=True,
-                allow_redirects=False,
-            ) as response:
-                if response.status_code != 200:
-                    raise FhirError(f"HTTP {response.status_code}")
-                body = bytearray()
-                for chunk in response.iter_content(64 * 1024):
-                    body.extend(chunk)
-                    if len(body) > MAX_RESPONSE_BYTES:
-                        raise FhirError("response too large")
-                    self._remaining()
-        except requests.Timeout as exc:
-            raise FhirError("timeout") from exc
-        except requests.RequestException as exc:
-            raise FhirError(type(exc).__name__) from exc
+            body = self._fetch(absolute, headers)
+        except Retryable:
+            if self._deadline - time.monotonic() < 0.5:
+                raise
+            time.sleep(RETRY_PAUSE)
+            body = self._fetch(absolute, headers)
         try:
             parsed = json.loads(body)
         except (ValueError, RecursionError) as exc:
@@ -125,6 +136,55 @@ class FhirClient:
         if parsed["resourceType"] == "OperationOutcome":
             raise FhirError("OperationOutcome")
         return parsed
+
+    def _fetch(self, absolute: str, headers: dict[str, str]) -> bytearray:
+        """One GET within the remaining budget: the body, or FhirError (Retryable where a retry may help)."""
+        remaining = self._remaining()
+        timeout = min(self._request_timeout, remaining)
+        expired = threading.Event()
+        try:
+            with _session().get(
+                absolute,
+                headers=headers,
+                timeout=(min(MAX_CONNECT_TIMEOUT, timeout), timeout),
+                stream=True,
+                allow_redirects=False,
+            ) as response:
+                if response.status_code in RETRY_STATUSES:
+                    raise Retryable(f"HTTP {response.status_code}")
+                if response.status_code != 200:
+                    raise FhirError(f"HTTP {response.status_code}")
+                declared = response.headers.get("Content-Length", "")
+                if declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
+                    raise FhirError("response too large")
+                watchdog = threading.Timer(max(0.0, self._deadline - time.monotonic()), _cut, (response, expired))
+                watchdog.daemon = True
+                watchdog.start()
+                try:
+                    body = bytearray()
+                    for chunk in response.iter_content(64 * 1024):
+                        body.extend(chunk)
+                        if len(body) > MAX_RESPONSE_BYTES:
+                            raise FhirError("response too large")
+                        if expired.is_set():
+                            break
+                finally:
+                    watchdog.cancel()
+        except requests.Timeout as exc:
+            raise FhirError("timeout") from exc
+        except requests.ConnectionError as exc:
+            if expired.is_set():
+                raise FhirError("time budget exhausted") from exc
+            raise Retryable(type(exc).__name__) from exc
+        except FhirError:
+            raise
+        except Exception as exc:  # requests/urllib3 errors, also those raised after the watchdog cut the socket
+            if expired.is_set():
+                raise FhirError("time budget exhausted") from exc
+            raise FhirError(type(exc).__name__) from exc
+        if expired.is_set():
+            raise FhirError("time budget exhausted")
+        return body
 
     def search(self, query: str) -> list[dict[str, Any]]:
         """All resources of a search, following `next` links up to the page cap."""
@@ -148,6 +208,15 @@ class FhirClient:
             bundle = self.get(next_url)
             pages += 1
             resources.extend(bundle_resources(bundle))
+
+
+def _cut(response: requests.Response, expired: threading.Event) -> None:
+    """The watchdog: the budget is spent, stop reading this body now."""
+    expired.set()
+    try:
+        response.raw.shutdown()
+    except Exception:
+        response.close()
 
 
 def next_link(bundle: dict[str, Any]) -> str | None:

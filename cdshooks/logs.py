@@ -40,13 +40,17 @@ SAFE_FIELDS = (
 )
 
 
+THIRD_PARTY = ("urllib3", "requests", "werkzeug", "sqlalchemy", "jwt", "flask")
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": record.getMessage() if not record.args else record.msg,
+            # the message template only: never its arguments, never the text of a non-string (an exception)
+            "message": record.msg if isinstance(record.msg, str) else type(record.msg).__name__,
         }
         for name in SAFE_FIELDS:
             if name in record.__dict__:
@@ -63,5 +67,10 @@ def configure_logging(level: int = logging.INFO) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
-    for noisy in ("urllib3", "werkzeug"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Libraries' records go through the same whitelist: urllib3, for one, logs request URLs (which carry
+    # patient ids) as arguments, and the formatter never writes arguments.
+    for noisy in THIRD_PARTY:
+        library = logging.getLogger(noisy)
+        library.handlers[:] = [handler]
+        library.setLevel(logging.WARNING)
+        library.propagate = False

@@ -33,7 +33,7 @@ class Outcome:
 
 def parse_request(service: CdsService, payload: Any) -> tuple[HookRequest, BaseContext]:
     if not isinstance(payload, dict):
-        raise ApiError(400, "invalid-request", "the request body must be a JSON object")
+        raise ApiError(400, "invalid-request", "the request body must be a JSON object", field="(body)")
     try:
         request = HookRequest.model_validate(payload)
     except ValidationError as exc:

@@ -109,12 +109,18 @@ def resolve(
         value = provided.get(key, _ABSENT)
         if value is not _ABSENT and value is not None and not isinstance(value, dict):
             raise ApiError(
-                400, "invalid-prefetch", f"prefetch.{key} must be a FHIR resource, a Bundle or null", key=key
+                400,
+                "invalid-prefetch",
+                f"prefetch.{key} must be a FHIR resource, a Bundle or null",
+                key=key,
+                field=f"prefetch.{key}",
             )
         if isinstance(value, dict):
             kind = value.get("resourceType")
             if not isinstance(kind, str):
-                raise ApiError(400, "invalid-prefetch", f"prefetch.{key} has no resourceType", key=key)
+                raise ApiError(
+                    400, "invalid-prefetch", f"prefetch.{key} has no resourceType", key=key, field=f"prefetch.{key}"
+                )
             if kind != "OperationOutcome":
                 if kind == "Bundle" and client is not None and _has_next(value):
                     to_follow[key] = value

@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -85,11 +86,13 @@ class HookRequest(Lenient):
             raise ValueError("must be an absolute http(s) URL")
         return value.rstrip("/") if value else value
 
-    @model_validator(mode="after")
-    def _server_with_token(self) -> HookRequest:
-        if self.fhirAuthorization is not None and not self.fhirServer:
+    @field_validator("fhirAuthorization")
+    @classmethod
+    def _server_with_token(cls, value: FhirAuthorization | None, info: ValidationInfo) -> FhirAuthorization | None:
+        # a field validator (fhirServer is validated first), so that the error names fhirAuthorization
+        if value is not None and not info.data.get("fhirServer"):
             raise ValueError("fhirServer is required when fhirAuthorization is given")
-        return self
+        return value
 
 
 class BaseContext(Lenient):

@@ -17,6 +17,13 @@ def _list(name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in os.environ.get(name, "").split(",") if item.strip())
 
 
+def _json(name: str) -> object:
+    try:
+        return json.loads(os.environ.get(name, "") or "{}")
+    except ValueError:
+        raise ValueError(f"{name} is not valid JSON") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     sandbox: bool = False
@@ -31,14 +38,19 @@ class Settings:
     fhir_budget_seconds: float = 4.0
     fhir_max_pages: int = 20
     max_request_bytes: int = 5 * 1024 * 1024
+    jwt_leeway_seconds: float = 30.0
+    jwks_cache_seconds: float = 600.0
+    jwks_min_refresh_seconds: float = 30.0
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
-        issuers = json.loads(os.environ.get("CDSHOOKS_TRUSTED_ISSUERS", "") or "{}")
-        jku = json.loads(os.environ.get("CDSHOOKS_TRUSTED_JKU", "") or "{}")
-        if not isinstance(issuers, dict) or not all(isinstance(v, str) for v in issuers.values()):
+        issuers = _json("CDSHOOKS_TRUSTED_ISSUERS")
+        jku = _json("CDSHOOKS_TRUSTED_JKU")
+        if not isinstance(issuers, dict) or not all(isinstance(v, str) and v for v in issuers.values()):
             raise ValueError('CDSHOOKS_TRUSTED_ISSUERS must be a JSON object {"issuer": "jwks-url"}')
-        if not isinstance(jku, dict):
+        if not isinstance(jku, dict) or not all(
+            isinstance(v, str) or (isinstance(v, list) and all(isinstance(u, str) for u in v)) for v in jku.values()
+        ):
             raise ValueError('CDSHOOKS_TRUSTED_JKU must be a JSON object {"issuer": ["jku-url", ...]}')
         values: dict[str, object] = {
             "sandbox": _flag("CDSHOOKS_SANDBOX"),
@@ -52,6 +64,9 @@ class Settings:
             "fhir_budget_seconds": float(os.environ.get("CDSHOOKS_FHIR_BUDGET", "4.0")),
             "fhir_max_pages": int(os.environ.get("CDSHOOKS_FHIR_MAX_PAGES", "20")),
             "max_request_bytes": int(os.environ.get("CDSHOOKS_MAX_REQUEST_BYTES", str(5 * 1024 * 1024))),
+            "jwt_leeway_seconds": float(os.environ.get("CDSHOOKS_JWT_LEEWAY", "30")),
+            "jwks_cache_seconds": float(os.environ.get("CDSHOOKS_JWKS_CACHE_SECONDS", "600")),
+            "jwks_min_refresh_seconds": float(os.environ.get("CDSHOOKS_JWKS_MIN_REFRESH_SECONDS", "30")),
         }
         if os.environ.get("CDSHOOKS_DATABASE_URL"):
             values["database_url"] = os.environ["CDSHOOKS_DATABASE_URL"]

@@ -31,7 +31,7 @@ class StubFhirServer:
     def __post_init__(self) -> None:
         self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
         self.base_url = f"http://127.0.0.1:{self._server.server_port}/fhir"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
 
     def close(self) -> None:
@@ -87,3 +87,58 @@ def hang(seconds: float) -> Behaviour:
         return None
 
     return behave
+
+
+def malformed_json() -> Behaviour:
+    return lambda request: Response('{"resourceType": "Bundle", "entry": [', 200, content_type="application/fhir+json")
+
+
+def redirect_to(url: str) -> Behaviour:
+    return lambda request: Response("", 302, headers={"Location": url})
+
+
+def paginate_to(next_url: Callable[[Request], str]) -> Behaviour:
+    """Every search answers one page whose `next` link is `next_url(request)`."""
+
+    def behave(request: Request) -> Response | None:
+        if "?" not in request.full_path.rstrip("?"):
+            return None  # reads answer normally
+        page = {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "entry": [],
+            "link": [{"relation": "next", "url": next_url(request)}],
+        }
+        return Response(json.dumps(page), 200, content_type="application/fhir+json")
+
+    return behave
+
+
+def endless_pages() -> Behaviour:
+    """A server whose searches never end: each page links to one more."""
+    return paginate_to(lambda r: f"{r.base_url}?{r.query_string.decode()}&_page={int(r.args.get('_page', 0)) + 1}")
+
+
+def trickle(interval: float, chunks: int = 100) -> Behaviour:
+    """Answers 200 at once, then one byte every `interval` seconds (a body that never completes in time)."""
+
+    def body() -> Any:
+        for _ in range(chunks):
+            yield b" "
+            time.sleep(interval)
+
+    return lambda request: Response(body(), 200, content_type="application/fhir+json")
+
+
+def oversized(size: int) -> Behaviour:
+    return lambda request: Response(b" " * size + b"{}", 200, content_type="application/fhir+json")
+
+
+def gzip_bomb(size: int) -> Behaviour:
+    """A small gzip body that inflates to `size` bytes."""
+    import gzip
+
+    body = gzip.compress(b" " * size)
+    return lambda request: Response(
+        body, 200, content_type="application/fhir+json", headers={"Content-Encoding": "gzip"}
+    )
