@@ -1,5 +1,5 @@
 # cdshooks: CDS Hooks 2.0 service. Build: docker build -t cdshooks .
-# Run (sandbox):    docker run -p 8080:8080 -e CDSHOOKS_SANDBOX=1 cdshooks
+# Run (sandbox):    docker run -p 8080:8080 cdshooks cdshooks serve --sandbox --host 0.0.0.0 --port 8080
 # Run (production): set CDSHOOKS_TRUSTED_ISSUERS, CDSHOOKS_FHIR_ALLOWLIST, CDSHOOKS_PUBLIC_URL, CDSHOOKS_DATABASE_URL
 FROM python:3.11-slim
 

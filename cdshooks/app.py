@@ -77,11 +77,6 @@ def create_app(settings: Settings | None = None, *, feedback_store: FeedbackStor
             "Never expose this instance to real patient data."
         )
     else:
-        if not settings.public_url:
-            log.warning(
-                "CDSHOOKS_PUBLIC_URL is not set: the JWT audience is checked against the Host header; "
-                "set it to this service's public base URL"
-            )
         if not settings.fhir_allowlist:
             log.warning("CDSHOOKS_FHIR_ALLOWLIST is empty: calls that name a fhirServer will be refused")
 

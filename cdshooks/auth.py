@@ -22,6 +22,7 @@ learns "invalid token".
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -205,6 +206,12 @@ def build_authenticator(
             'CDS Client issuer to its JWK Set URL, e.g. {"https://ehr.example.org": '
             '"https://ehr.example.org/.well-known/jwks.json"}; run with --sandbox for local testing '
             "without authentication"
+        )
+    if not settings.public_url or not re.match(r"^https?://[^/\s?#]+(/[^\s?#]*)?$", settings.public_url):
+        raise ConfigurationError(
+            "production mode requires CDSHOOKS_PUBLIC_URL, this service's public base URL (e.g. "
+            "https://cds.example.org): JWT audiences are checked against it, never against the "
+            "caller-supplied Host header"
         )
     for iss, url in settings.trusted_issuers.items():
         if not iss or len(iss) > MAX_ISS_LENGTH:

@@ -19,7 +19,7 @@ def _serve(args: argparse.Namespace) -> int:
     from cdshooks.server import serve
 
     try:
-        settings = Settings.from_env(sandbox=args.sandbox or Settings.from_env().sandbox)
+        settings = Settings.from_env(sandbox=args.sandbox)
         serve(settings, args.host, args.port, args.workers, args.threads)
     except (ConfigurationError, ValueError) as exc:
         print(f"cdshooks: cannot start: {exc}", file=sys.stderr)

@@ -53,7 +53,6 @@ class Settings:
         ):
             raise ValueError('CDSHOOKS_TRUSTED_JKU must be a JSON object {"issuer": ["jku-url", ...]}')
         values: dict[str, object] = {
-            "sandbox": _flag("CDSHOOKS_SANDBOX"),
             "public_url": os.environ.get("CDSHOOKS_PUBLIC_URL") or None,
             "trusted_issuers": issuers,
             "trusted_jku": {k: tuple(v if isinstance(v, list) else [v]) for k, v in jku.items()},

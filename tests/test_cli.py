@@ -65,7 +65,6 @@ def test_call_with_unreadable_bundle(capsys, tmp_path):
 
 
 def test_serve_refuses_production_without_authentication(capsys, monkeypatch):
-    monkeypatch.delenv("CDSHOOKS_SANDBOX", raising=False)
     monkeypatch.delenv("CDSHOOKS_TRUSTED_ISSUERS", raising=False)
     assert main(["serve", "--port", "0"]) == 2
     assert "cannot start" in capsys.readouterr().err

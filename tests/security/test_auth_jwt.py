@@ -13,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from cdshooks.app import create_app
+from cdshooks.auth import ConfigurationError
 from tests.conftest import draft_med, hook_request
 from tests.security.jwt_helpers import (
     DISCOVERY,
@@ -263,11 +264,18 @@ def test_tenant_allowlist(tenant_client: FlaskClient, endpoint: str) -> None:
 # --- audience and the public URL ----------------------------------------------
 
 
-def test_audience_follows_host_without_public_url(tmp_path: Any, jwks_server: Any) -> None:
-    client = create_app(production_settings(tmp_path, jwks_server, public_url=None)).test_client()
-    token = mint(DISCOVERY, aud="http://localhost/cds-services")
-    assert client.get(DISCOVERY, headers=bearer(token)).status_code == 200
-    assert_refused(client.get(DISCOVERY, headers=bearer(mint(DISCOVERY))))
+@pytest.mark.parametrize("public_url", [None, "", "cds.example.org", "https://cds.example.org/?x=1"])
+def test_production_refuses_to_start_without_a_public_url(tmp_path: Any, jwks_server: Any, public_url: Any) -> None:
+    """The audience is never derived from the caller-controlled Host header."""
+    with pytest.raises(ConfigurationError, match="CDSHOOKS_PUBLIC_URL"):
+        create_app(production_settings(tmp_path, jwks_server, public_url=public_url))
+
+
+def test_audience_ignores_the_host_header(tmp_path: Any, jwks_server: Any) -> None:
+    client = create_app(production_settings(tmp_path, jwks_server)).test_client()
+    forged = mint(DISCOVERY, aud="http://evil.example.org/cds-services")
+    assert_refused(client.get(DISCOVERY, headers={**bearer(forged), "Host": "evil.example.org"}))
+    assert client.get(DISCOVERY, headers={**bearer(mint(DISCOVERY)), "Host": "evil.example.org"}).status_code == 200
 
 
 def test_public_url_with_trailing_slash(tmp_path: Any, jwks_server: Any) -> None:

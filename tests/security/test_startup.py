@@ -16,6 +16,7 @@ from cdshooks.settings import Settings
 
 
 def prod(tmp_path: Path, **values: Any) -> Settings:
+    values.setdefault("public_url", "https://cds.example.org")
     return Settings(sandbox=False, database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}", **values)
 
 
@@ -84,9 +85,15 @@ def test_serve_without_trusted_issuers_exits_2_with_a_clear_message(tmp_path: Pa
         ({"CDSHOOKS_TRUSTED_ISSUERS": "{not json"}, "CDSHOOKS_TRUSTED_ISSUERS is not valid JSON"),
         ({"CDSHOOKS_TRUSTED_ISSUERS": '["https://ehr"]'}, "must be a JSON object"),
         (
-            {"CDSHOOKS_TRUSTED_ISSUERS": '{"https://ehr": "https://ehr/jwks"}', "CDSHOOKS_CORS_ORIGINS": "*"},
+            {
+                "CDSHOOKS_TRUSTED_ISSUERS": '{"https://ehr": "https://ehr/jwks"}',
+                "CDSHOOKS_PUBLIC_URL": "https://cds.example.org",
+                "CDSHOOKS_CORS_ORIGINS": "*",
+            },
             "only allowed in sandbox",
         ),
+        ({"CDSHOOKS_TRUSTED_ISSUERS": '{"https://ehr": "https://ehr/jwks"}'}, "requires CDSHOOKS_PUBLIC_URL"),
+        ({"CDSHOOKS_SANDBOX": "1"}, "production mode requires CDSHOOKS_TRUSTED_ISSUERS"),
     ],
 )
 def test_serve_with_bad_configuration_exits_2(tmp_path: Path, env: dict[str, str], message: str) -> None:
