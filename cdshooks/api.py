@@ -10,10 +10,9 @@ import time
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
-from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from cdshooks.errors import ApiError, validation_problems
+from cdshooks.errors import ApiError, parse_as
 from cdshooks.feedback import FeedbackStore
 from cdshooks.pipeline import call_service
 from cdshooks.protocol import FeedbackRequest
@@ -132,18 +131,9 @@ def call(service_id: str) -> Response:
 @bp.post("/cds-services/<service_id>/feedback")
 def feedback(service_id: str) -> Response:
     service = service_or_404(service_id)
-    payload = read_json()
-    if not isinstance(payload, dict):
-        raise ApiError(400, "invalid-feedback", "the feedback body must be a JSON object", field="(body)")
-    try:
-        parsed = FeedbackRequest.model_validate(payload)
-    except ValidationError as exc:
-        raise ApiError(
-            400,
-            "invalid-feedback",
-            "the feedback does not follow CDS Hooks 2.0",
-            problems=validation_problems(exc.errors()),
-        ) from None
+    parsed = parse_as(
+        FeedbackRequest, read_json(), error="invalid-feedback", message="the feedback does not follow CDS Hooks 2.0"
+    )
     store: FeedbackStore = current_app.config["CDSHOOKS_FEEDBACK"]
     stored, duplicates = store.add(service.id, parsed.feedback)
     log.info("feedback", extra={"service": service.id, "stored": stored, "duplicates": duplicates})

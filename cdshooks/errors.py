@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+Model = TypeVar("Model", bound=BaseModel)
 
 
 class ApiError(Exception):
@@ -27,3 +31,14 @@ def validation_problems(errors: list[dict[str, Any]], prefix: str = "") -> list[
         field = f"{prefix}.{path}".strip(".") if prefix else path
         problems.append({"field": field or "(body)", "problem": str(err.get("msg", "invalid"))})
     return problems
+
+
+def parse_as(model: type[Model], data: Any, *, error: str, message: str, prefix: str = "") -> Model:
+    """Validate `data` as `model`, or raise a 400 naming every offending field."""
+    if not isinstance(data, dict):
+        field = prefix or "(body)"
+        raise ApiError(400, error, f"{message}: {field} must be a JSON object", field=field)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ApiError(400, error, message, problems=validation_problems(exc.errors(), prefix)) from None

@@ -11,11 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
-
 from cdshooks import prefetch
 from cdshooks.engine import evaluate
-from cdshooks.errors import ApiError, validation_problems
+from cdshooks.errors import ApiError, parse_as
 from cdshooks.fhir_access import open_fhir
 from cdshooks.protocol import CONTEXT_MODELS, BaseContext, HookRequest, HookResponse
 from cdshooks.record import build_record
@@ -32,17 +30,9 @@ class Outcome:
 
 
 def parse_request(service: CdsService, payload: Any) -> tuple[HookRequest, BaseContext]:
-    if not isinstance(payload, dict):
-        raise ApiError(400, "invalid-request", "the request body must be a JSON object", field="(body)")
-    try:
-        request = HookRequest.model_validate(payload)
-    except ValidationError as exc:
-        raise ApiError(
-            400,
-            "invalid-request",
-            "the request does not follow CDS Hooks 2.0",
-            problems=validation_problems(exc.errors()),
-        ) from None
+    request = parse_as(
+        HookRequest, payload, error="invalid-request", message="the request does not follow CDS Hooks 2.0"
+    )
     if request.hook != service.hook:
         raise ApiError(
             400,
@@ -50,15 +40,13 @@ def parse_request(service: CdsService, payload: Any) -> tuple[HookRequest, BaseC
             f"service {service.id} answers the {service.hook} hook, not {request.hook!r}",
             field="hook",
         )
-    try:
-        context = CONTEXT_MODELS[service.hook].model_validate(request.context)
-    except ValidationError as exc:
-        raise ApiError(
-            400,
-            "invalid-context",
-            f"the context does not follow the {service.hook} hook",
-            problems=validation_problems(exc.errors(), prefix="context"),
-        ) from None
+    context = parse_as(
+        CONTEXT_MODELS[service.hook],
+        request.context,
+        error="invalid-context",
+        message=f"the context does not follow the {service.hook} hook",
+        prefix="context",
+    )
     return request, context
 
 
