@@ -20,7 +20,7 @@ class CdsService:
     description: str
     prefetch_keys: tuple[str, ...]
     required: frozenset[str] = frozenset({"conditions"})
-    usage_requirements: str | None = None
+    usage_requirements: str = "Needs the patient's conditions; the other prefetched data make the advice more complete."
 
     def prefetch(self) -> dict[str, PrefetchKey]:
         keys = catalogue()

@@ -19,5 +19,4 @@ SERVICE = CdsService(
         "observations",
         "serviceRequests",
     ),
-    usage_requirements="Needs the patient's conditions; medications and procedures make advice more complete.",
 )

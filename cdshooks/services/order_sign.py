@@ -11,5 +11,4 @@ SERVICE = CdsService(
         "tumour markers and current medications, and advises per NCCN, EADO/EDF, ESMO, ASCO/CAP and FDA labels."
     ),
     prefetch_keys=("conditions", "medicationRequests", "medicationStatements", "procedures", "observations"),
-    usage_requirements="Needs the patient's conditions; medications and procedures make advice more complete.",
 )

@@ -19,5 +19,4 @@ SERVICE = CdsService(
         "serviceRequests",
         "encounters",
     ),
-    usage_requirements="Needs the patient's conditions; other data make advice more complete.",
 )
