@@ -21,11 +21,11 @@ from urllib.parse import unquote, urljoin, urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
+from cdshooks.bounded_get import GetFailed, bounded_get
 from cdshooks.fhir_read import as_list, bundle_resources
 
 MAX_RESPONSE_BYTES = 20 * 1024 * 1024
 FHIR_JSON = "application/fhir+json, application/json;q=0.9"
-RETRY_STATUSES = frozenset({502, 503, 504})
 MAX_CONNECT_TIMEOUT = 2.0
 RETRY_PAUSE = 0.05
 
@@ -137,54 +137,21 @@ class FhirClient:
             raise FhirError("OperationOutcome")
         return parsed
 
-    def _fetch(self, absolute: str, headers: dict[str, str]) -> bytearray:
+    def _fetch(self, absolute: str, headers: dict[str, str]) -> bytes:
         """One GET within the remaining budget: the body, or FhirError (Retryable where a retry may help)."""
-        remaining = self._remaining()
-        timeout = min(self._request_timeout, remaining)
-        expired = threading.Event()
+        self._remaining()
         try:
-            with _session().get(
+            return bounded_get(
+                _session(),
                 absolute,
-                headers=headers,
-                timeout=(min(MAX_CONNECT_TIMEOUT, timeout), timeout),
-                stream=True,
-                allow_redirects=False,
-            ) as response:
-                if response.status_code in RETRY_STATUSES:
-                    raise Retryable(f"HTTP {response.status_code}")
-                if response.status_code != 200:
-                    raise FhirError(f"HTTP {response.status_code}")
-                declared = response.headers.get("Content-Length", "")
-                if declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
-                    raise FhirError("response too large")
-                watchdog = threading.Timer(max(0.0, self._deadline - time.monotonic()), _cut, (response, expired))
-                watchdog.daemon = True
-                watchdog.start()
-                try:
-                    body = bytearray()
-                    for chunk in response.iter_content(64 * 1024):
-                        body.extend(chunk)
-                        if len(body) > MAX_RESPONSE_BYTES:
-                            raise FhirError("response too large")
-                        if expired.is_set():
-                            break
-                finally:
-                    watchdog.cancel()
-        except requests.Timeout as exc:
-            raise FhirError("timeout") from exc
-        except requests.ConnectionError as exc:
-            if expired.is_set():
-                raise FhirError("time budget exhausted") from exc
-            raise Retryable(type(exc).__name__) from exc
-        except FhirError:
-            raise
-        except Exception as exc:  # requests/urllib3 errors, also those raised after the watchdog cut the socket
-            if expired.is_set():
-                raise FhirError("time budget exhausted") from exc
-            raise FhirError(type(exc).__name__) from exc
-        if expired.is_set():
-            raise FhirError("time budget exhausted")
-        return body
+                headers,
+                deadline=self._deadline,
+                connect_timeout=MAX_CONNECT_TIMEOUT,
+                read_timeout=self._request_timeout,
+                max_bytes=MAX_RESPONSE_BYTES,
+            )
+        except GetFailed as exc:
+            raise (Retryable if exc.retryable else FhirError)(exc.reason) from exc
 
     def search(self, query: str) -> list[dict[str, Any]]:
         """All resources of a search, following `next` links up to the page cap."""
@@ -208,15 +175,6 @@ class FhirClient:
             bundle = self.get(next_url)
             pages += 1
             resources.extend(bundle_resources(bundle))
-
-
-def _cut(response: requests.Response, expired: threading.Event) -> None:
-    """The watchdog: the budget is spent, stop reading this body now."""
-    expired.set()
-    try:
-        response.raw.shutdown()
-    except Exception:
-        response.close()
 
 
 def next_link(bundle: dict[str, Any]) -> str | None:

@@ -25,6 +25,8 @@ import jwt
 import requests
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from cdshooks.bounded_get import GetFailed, bounded_get
+
 MAX_JWKS_BYTES = 128 * 1024
 MAX_KEYS = 100
 CONNECT_TIMEOUT = 2.0
@@ -48,45 +50,27 @@ class JwksError(Exception):
 
 def fetch_jwks(url: str) -> Any:
     """GET a JWK Set: no redirects, no proxies from the environment, short timeouts, at most 128 KiB."""
-    started = time.monotonic()
     with requests.Session() as session:
         session.trust_env = False
         try:
-            with session.get(
+            body = bounded_get(
+                session,
                 url,
-                headers={"Accept": "application/jwk-set+json, application/json"},
-                timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
-                stream=True,
-                allow_redirects=False,
-            ) as response:
-                if response.status_code != 200:
-                    raise JwksError(f"JWKS fetch answered HTTP {response.status_code}")
-                declared = response.headers.get("Content-Length", "")
-                if declared.isdigit() and int(declared) > MAX_JWKS_BYTES:
-                    raise JwksError("JWKS too large")
-                # a body still trickling in when the time is up is cut off (urllib3's shutdown())
-                remaining = max(0.0, CONNECT_TIMEOUT + READ_TIMEOUT - (time.monotonic() - started))
-                watchdog = threading.Timer(remaining, response.raw.shutdown)
-                watchdog.daemon = True
-                watchdog.start()
-                try:
-                    body = bytearray()
-                    for chunk in response.iter_content(16 * 1024):
-                        body.extend(chunk)
-                        if len(body) > MAX_JWKS_BYTES:
-                            raise JwksError("JWKS too large")
-                finally:
-                    watchdog.cancel()
-                if time.monotonic() - started > CONNECT_TIMEOUT + READ_TIMEOUT:
-                    raise JwksError("JWKS fetch too slow")
-        except requests.RequestException as exc:
-            if time.monotonic() - started > CONNECT_TIMEOUT + READ_TIMEOUT:
+                {"Accept": "application/jwk-set+json, application/json"},
+                deadline=time.monotonic() + CONNECT_TIMEOUT + READ_TIMEOUT,
+                connect_timeout=CONNECT_TIMEOUT,
+                read_timeout=READ_TIMEOUT,
+                max_bytes=MAX_JWKS_BYTES,
+                chunk_bytes=16 * 1024,
+            )
+        except GetFailed as exc:
+            if exc.reason == "time budget exhausted":
                 raise JwksError("JWKS fetch too slow") from None
-            raise JwksError(f"JWKS fetch failed ({type(exc).__name__})") from None
-        except Exception as exc:  # urllib3 errors raised mid-body after the watchdog cut the socket
-            if isinstance(exc, JwksError):
-                raise
-            raise JwksError(f"JWKS fetch failed ({type(exc).__name__})") from None
+            if exc.reason.startswith("HTTP "):
+                raise JwksError(f"JWKS fetch answered {exc.reason}") from None
+            if exc.reason == "response too large":
+                raise JwksError("JWKS too large") from None
+            raise JwksError(f"JWKS fetch failed ({exc.reason})") from None
     try:
         return json.loads(body)
     except (ValueError, RecursionError):
