@@ -71,6 +71,8 @@ def create_app(settings: Settings | None = None, *, feedback_store: FeedbackStor
     check_catalogue()
     authenticator = build_authenticator(settings)
     allowed_origins = cors_origins(settings)
+    # production (the only mode with an authenticator) refuses to start without CDSHOOKS_PUBLIC_URL
+    audience_base = (settings.public_url or "").rstrip("/")
     if settings.sandbox:
         log.warning(
             "SANDBOX MODE: authentication is OFF and plain-http FHIR servers are allowed. "
@@ -124,9 +126,8 @@ def create_app(settings: Settings | None = None, *, feedback_store: FeedbackStor
             return
         if not request.path.startswith("/cds-services"):
             return
-        base = (settings.public_url or request.host_url).rstrip("/")
         try:
-            claims = authenticator.verify(request.headers.get("Authorization"), base + request.path)
+            claims = authenticator.verify(request.headers.get("Authorization"), audience_base + request.path)
         except Unauthorized as exc:
             log.warning(
                 "authentication failed",
