@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 COUNTING_CLINICAL_STATUS = {"active", "recurrence", "relapse", ""}
 EXCLUDED_VERIFICATION = {"entered-in-error", "refuted"}
 CURRENT_REQUEST_STATUS = {"active", "on-hold"}
+PENDING_REQUEST_STATUS = {"draft", "active", "on-hold"}  # ordered, not yet done
 ORDER_INTENTS = {"order", "original-order", "reflex-order", "filler-order", "instance-order", "plan"}
 CURRENT_STATEMENT_STATUS = {"active", "intended"}
 FINAL_OBSERVATION_STATUS = {"final", "amended", "corrected"}
@@ -155,6 +156,9 @@ class RequestFact(Fact):
     def value_text(self) -> str:
         return "draft order" if self.status == "draft" else self.status
 
+    def is_pending(self) -> bool:
+        return self.status in PENDING_REQUEST_STATUS
+
 
 @dataclass(frozen=True)
 class EncounterFact(Fact):
@@ -198,6 +202,10 @@ class PatientRecord:
     def latest(self, valueset: ValueSet) -> ObservationFact | None:
         found = self.observations_in(valueset)
         return found[0] if found else None
+
+    def pending_service_requests(self) -> list[RequestFact]:
+        """Service requests on file that are ordered but not yet done (draft, active, on hold)."""
+        return [r for r in self.service_requests if r.is_pending()]
 
     def drafts_in(self, valueset: ValueSet, *, focus: bool = False) -> list[RequestFact]:
         orders = self.focus_orders if focus else self.draft_orders

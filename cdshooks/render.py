@@ -97,16 +97,12 @@ def _suggestion(template: Any, bindings: dict[str, str], record: PatientRecord) 
     )
 
 
-PENDING_STATUS = {"draft", "active", "on-hold"}
-
-
 def _already_drafted(resource: dict[str, Any], record: PatientRecord) -> bool:
     """True when a draft order of this session, or a pending order on file, already asks for the same thing."""
     wanted = concept(resource.get("medicationCodeableConcept") or resource.get("code"))
     codes = {(c.system, c.code) for c in wanted.codings}
     text = wanted.text.lower()
-    pending = [r for r in record.service_requests if r.status in PENDING_STATUS]
-    for order in [*record.draft_orders, *pending]:
+    for order in [*record.draft_orders, *record.pending_service_requests()]:
         if order.resource_type != resource.get("resourceType"):
             continue
         if codes & {(c.system, c.code) for c in order.concept.codings}:

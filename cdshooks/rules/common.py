@@ -20,7 +20,6 @@ SOT_PROCEDURE = vs("solid_organ_transplant_procedure")
 SECONDARY = vs("secondary_malignancy")
 CHECKPOINT_INHIBITOR = vs("pd1_pdl1_inhibitor")
 
-PENDING_ORDER_STATUS = {"draft", "active", "on-hold"}
 PALLIATIVE_WINDOW = timedelta(days=90)
 
 
@@ -82,7 +81,7 @@ def on_drug(record: PatientRecord, valueset: ValueSet) -> Fact | None:
 
 def pending_requests(record: PatientRecord, valueset: ValueSet) -> list[RequestFact]:
     """Service requests on file not yet done (draft, active, on hold), and draft service orders, in the set."""
-    on_file = [r for r in record.service_requests if r.status in PENDING_ORDER_STATUS]
+    on_file = record.pending_service_requests()
     drafts = [r for r in record.draft_orders if r.resource_type == "ServiceRequest"]
     return [r for r in [*on_file, *drafts] if valueset.matches(r.concept)]
 

@@ -22,7 +22,6 @@ PALLIATIVE_INTERVENTION = vs("palliative_care_intervention")
 PALLIATIVE_CONDITION = vs("palliative_care_condition")
 
 ONGOING_ENCOUNTER = {"planned", "arrived", "triaged", "in-progress", "onleave"}
-OPEN_REFERRAL = {"draft", "active", "on-hold"}
 VOID = {"cancelled", "entered-in-error", "revoked", "unknown"}
 
 
@@ -37,7 +36,7 @@ def palliative_care_documented(record: PatientRecord) -> bool:
     for request in record.service_requests:
         if request.status in VOID or not PALLIATIVE_REFERRAL.matches(request.concept):
             continue
-        if request.status in OPEN_REFERRAL or within_window(record, request):
+        if request.is_pending() or within_window(record, request):
             return True
     recent = [*record.procedures_in(PALLIATIVE_INTERVENTION), *record.conditions_in(PALLIATIVE_CONDITION)]
     return any(within_window(record, fact) for fact in recent)
