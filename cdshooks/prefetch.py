@@ -19,6 +19,7 @@ from urllib.parse import quote
 from cdshooks.errors import ApiError
 from cdshooks.fhir_client import FhirClient, FhirError
 from cdshooks.fhir_read import as_list, flatten, reference, reference_id, status_code
+from cdshooks.record import CURRENT_REQUEST_STATUS, CURRENT_STATEMENT_STATUS
 from cdshooks.terminology import valuesets
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ USER_TOKENS = {
     "userRelatedPersonId": "RelatedPerson",
 }
 MAX_MEDICATION_READS = 20
+CURRENT_MEDICATION_STATUS = CURRENT_REQUEST_STATUS | CURRENT_STATEMENT_STATUS
 
 
 def _codes(*names: str) -> str:
@@ -193,7 +195,7 @@ def _resolve_medications(resources: list[dict[str, Any]], client: FhirClient | N
     for r in flat:
         if r.get("resourceType") not in {"MedicationRequest", "MedicationStatement"}:
             continue
-        if status_code(r.get("status")) not in {"active", "on-hold", "intended"}:
+        if status_code(r.get("status")) not in CURRENT_MEDICATION_STATUS:
             continue
         ref = reference(r.get("medicationReference"))
         med_id = reference_id(ref, "Medication") if ref and not ref.startswith("#") else None
