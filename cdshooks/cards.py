@@ -10,6 +10,7 @@ so codes stay in `valuesets/` and never in card files.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -18,8 +19,9 @@ import yaml
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from cdshooks.paths import data_dir
 from cdshooks.protocol import Link, OverrideReasonCoding, Source
+from cdshooks.rules import RULES
+from cdshooks.rules.registry import ALWAYS_BOUND
 from cdshooks.terminology import valuesets
 
 PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
@@ -67,7 +69,6 @@ class CardContent(BaseModel):
 class CardTemplate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     rule: str = Field(min_length=1)
-    version: str = Field(pattern=r"^\d+\.\d+\.\d+$")
     title: str = Field(min_length=1)
     indicator: Literal["info", "warning", "critical"]
     summary: str = Field(min_length=1, max_length=139)
@@ -122,14 +123,32 @@ def validate_resource(resource: dict[str, Any]) -> None:
     model.model_validate({k: v for k, v in resource.items() if k != "resourceType"})
 
 
+def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """Every string inside a card field, with its path (e.g. `suggestions.0.actions.1.resource.subject`)."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, f"{path}.{index}")
+
+
+def placeholders(card: CardTemplate) -> Iterator[tuple[str, str]]:
+    """(field, placeholder) for every `{name}` the card's text and suggestions use."""
+    fields = {"summary": card.summary, "detail": card.detail, "suggestions": card.model_dump()["suggestions"]}
+    for name, value in fields.items():
+        for path, text in _strings(value, name):
+            for token in PLACEHOLDER.findall(text):
+                yield path, token
+
+
 def _check(template: CardTemplate, where: str) -> None:
     for name in [None, *template.variants]:
         card = template.variant(name)
-        texts = [card.summary, card.detail]
         for suggestion in card.suggestions:
-            texts.append(suggestion.label)
             for action in suggestion.actions:
-                texts.append(action.description)
                 if action.type == "delete" and not action.resourceId:
                     raise CardFileError(f"{where}: a delete action needs resourceId")
                 if action.type != "delete":
@@ -140,13 +159,15 @@ def _check(template: CardTemplate, where: str) -> None:
                         validate_resource(filled)
                     except (KeyError, LookupError, ValueError, ValidationError) as exc:
                         raise CardFileError(f"{where}: suggestion {suggestion.label!r}: {exc}") from exc
-        for text in texts:
-            for token in PLACEHOLDER.findall(text or ""):
-                if token not in KNOWN_BINDINGS:
-                    raise CardFileError(f"{where}: unknown placeholder {{{token}}}")
+        fillable = known_bindings()
+        for field_name, token in placeholders(card):
+            if token not in fillable:
+                raise CardFileError(f"{where}: {field_name}: unknown placeholder {{{token}}} (no rule fills it)")
 
 
-KNOWN_BINDINGS = {"patient", "order", "condition", "drug", "drug_class", "encounter", "cancer", "result"}
+def known_bindings() -> frozenset[str]:
+    """Every binding some rule's declaration fills (what a placeholder may name at all)."""
+    return ALWAYS_BOUND.union(*(names for rule in RULES.values() for names in rule.variants.values()))
 
 
 class _Anything(dict):
@@ -175,6 +196,7 @@ def load_cards(folder: Path) -> dict[str, CardTemplate]:
     return cards
 
 
-@lru_cache(maxsize=1)
-def card_catalogue() -> dict[str, CardTemplate]:
-    return load_cards(data_dir("cards"))
+@lru_cache(maxsize=8)
+def cards_in(folder: Path) -> dict[str, CardTemplate]:
+    """The card files of a folder, loaded and checked once per folder."""
+    return load_cards(folder)

@@ -38,8 +38,11 @@ def _load_json(path: str) -> dict[str, Any]:
 
 
 def _call(args: argparse.Namespace) -> int:
+    from cdshooks.logs import configure_logging
     from cdshooks.pipeline import call_service
     from cdshooks.sandbox.ehr import build_hook_request
+
+    configure_logging()
 
     services = [s for s in all_services().values() if s.hook == args.hook]
     if args.service:

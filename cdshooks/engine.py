@@ -37,6 +37,10 @@ def evaluate(record: PatientRecord) -> list[Fired]:
             log.error("rule failed", extra={"rule": rule.id, "error": type(exc).__name__})
             continue
         for finding in findings:
+            mismatch = rule.mismatch(finding)
+            if mismatch:
+                log.error("finding does not match its rule declaration", extra={"rule": rule.id, "reason": mismatch})
+                continue
             key = (rule.id, finding.variant, tuple(sorted(finding.bindings.items())))
             if key not in seen:
                 seen.add(key)

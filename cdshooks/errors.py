@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, TypeVar
 
+from flask import Flask, Response, jsonify
 from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import HTTPException
+
+from cdshooks.logs import route_of
+
+log = logging.getLogger("cdshooks")
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -42,3 +49,38 @@ def parse_as(model: type[Model], data: Any, *, error: str, message: str, prefix:
         return model.model_validate(data)
     except ValidationError as exc:
         raise ApiError(400, error, message, problems=validation_problems(exc.errors(), prefix)) from None
+
+
+HTTP_ERROR_NAMES = {413: "payload-too-large", 404: "not-found", 405: "method-not-allowed"}
+
+
+def register_error_handlers(app: Flask, max_request_bytes: int) -> None:
+    """Every error is a JSON body naming the problem; an unexpected one is a bare 500, logged by class only."""
+
+    @app.errorhandler(ApiError)
+    def api_error(exc: ApiError) -> tuple[Response, int]:
+        response = jsonify(exc.body())
+        if exc.status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        return response, exc.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> tuple[Response, int]:
+        code = exc.code or 500
+        message = f"the request body is larger than {max_request_bytes} bytes" if code == 413 else None
+        body: dict[str, object] = {
+            "error": HTTP_ERROR_NAMES.get(code, exc.name.lower().replace(" ", "-")),
+            "message": message or exc.description or exc.name,
+        }
+        if code == 413:
+            body["field"] = "(body)"
+        response = jsonify(body)
+        allow = exc.get_response().headers.get("Allow") if code == 405 else None
+        if allow:
+            response.headers["Allow"] = allow
+        return response, code
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> tuple[Response, int]:
+        log.error("unexpected error", extra={"error": type(exc).__name__, "path": route_of()})
+        return jsonify({"error": "internal-error", "message": "the service failed to answer"}), 500

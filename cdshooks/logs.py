@@ -13,6 +13,8 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+from flask import has_request_context, request
+
 SAFE_FIELDS = (
     "hookInstance",
     "service",
@@ -74,3 +76,10 @@ def configure_logging(level: int = logging.INFO) -> None:
         library.handlers[:] = [handler]
         library.setLevel(logging.WARNING)
         library.propagate = False
+
+
+def route_of() -> str:
+    """The matched route (e.g. /cds-services/<service_id>), never the raw path, which may carry ids."""
+    if not has_request_context() or request.url_rule is None:
+        return "(no route)"
+    return request.url_rule.rule

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from cdshooks.domains import PrefetchKey
 from cdshooks.errors import ApiError
+from cdshooks.facts import CURRENT_REQUEST_STATUS, CURRENT_STATEMENT_STATUS
 from cdshooks.fhir_client import FhirClient, FhirError
 from cdshooks.fhir_read import as_list, flatten, reference, reference_id, status_code
-from cdshooks.record import CURRENT_REQUEST_STATUS, CURRENT_STATEMENT_STATUS
-from cdshooks.terminology import valuesets
 
 log = logging.getLogger(__name__)
 
@@ -33,36 +33,6 @@ USER_TOKENS = {
 }
 MAX_MEDICATION_READS = 20
 CURRENT_MEDICATION_STATUS = CURRENT_REQUEST_STATUS | CURRENT_STATEMENT_STATUS
-
-
-def _codes(*names: str) -> str:
-    """A token search value listing the LOINC codes of the named value sets."""
-    codes = sorted({code for name in names for system, code in valuesets()[name].members if system == "loinc"})
-    return ",".join(f"http://loinc.org|{code}" for code in codes)
-
-
-@dataclass(frozen=True)
-class PrefetchKey:
-    template: str
-    domain: str
-
-
-def catalogue() -> dict[str, PrefetchKey]:
-    """Every prefetch key a service may ask for, with the data domain it feeds."""
-    keys = {
-        "conditions": PrefetchKey("Condition?patient={{context.patientId}}", "conditions"),
-        "medicationRequests": PrefetchKey("MedicationRequest?patient={{context.patientId}}", "medications"),
-        "medicationStatements": PrefetchKey("MedicationStatement?patient={{context.patientId}}", "medications"),
-        "procedures": PrefetchKey("Procedure?patient={{context.patientId}}", "procedures"),
-        "serviceRequests": PrefetchKey("ServiceRequest?patient={{context.patientId}}", "service_requests"),
-        "encounters": PrefetchKey("Encounter?patient={{context.patientId}}", "encounters"),
-    }
-    if "prefetch_observations" in valuesets():
-        codes = _codes("prefetch_observations")
-        keys["observations"] = PrefetchKey(
-            f"Observation?patient={{{{context.patientId}}}}&code={codes}", "observations"
-        )
-    return keys
 
 
 def render_template(template: str, context: Mapping[str, Any]) -> str | None:

@@ -16,7 +16,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from cdshooks.cards import CardTemplate, card_catalogue, fill, validate_resource
+from cdshooks.cards import CardTemplate, fill, validate_resource
+from cdshooks.catalogue import catalogue
 from cdshooks.engine import Fired
 from cdshooks.fhir_read import concept
 from cdshooks.protocol import Action, Card, Suggestion
@@ -29,11 +30,15 @@ MAX_SUMMARY = 139
 
 
 def render_cards(fired: list[Fired], record: PatientRecord) -> list[Card]:
-    catalogue = card_catalogue()
+    """The cards of the findings; a card that fails to render is dropped (and logged), the others answered."""
+    entries = catalogue()
     cards = []
     for item in fired:
-        template = catalogue[item.rule.id].variant(item.finding.variant)
-        cards.append(_card(item, template, record))
+        try:
+            template = entries[item.rule.id].card.variant(item.finding.variant)
+            cards.append(_card(item, template, record))
+        except Exception as exc:  # a bad card must not take the other cards down
+            log.error("card failed to render", extra={"rule": item.rule.id, "error": type(exc).__name__})
     order = {"critical": 0, "warning": 1, "info": 2}
     return sorted(cards, key=lambda c: order[c.indicator])
 
@@ -61,7 +66,7 @@ def _card(item: Fired, template: CardTemplate, record: PatientRecord) -> Card:
         extension={
             EVIDENCE_EXTENSION: {
                 "rule": item.rule.id,
-                "version": template.version,
+                "version": item.rule.version,
                 **({"variant": item.finding.variant} if item.finding.variant else {}),
                 "resources": [fact.ref for fact in evidence],
             }

@@ -6,6 +6,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from cdshooks.logs import configure_logging
 from cdshooks.settings import Settings
 
 
@@ -28,6 +29,7 @@ class CdsHooksServer(BaseApplication):  # type: ignore[misc]
 def serve(settings: Settings, host: str, port: int, workers: int, threads: int) -> None:
     from cdshooks.app import create_app
 
+    configure_logging()
     create_app(settings)  # fail fast, in the master, on bad cards, value sets or configuration
     CdsHooksServer(
         settings,

@@ -11,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from cdshooks.app import create_app
+from cdshooks.logs import configure_logging
 from cdshooks.sandbox.ehr import build_hook_request
 from cdshooks.sandbox.store import BundleStore
 from cdshooks.services import all_services
@@ -70,6 +71,12 @@ def hook_request(
 
 def service_url(hook: str) -> str:
     return f"/cds-services/{SERVICE_FOR_HOOK[hook].id}"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def service_logging() -> None:
+    """Log as the entry points (`cdshooks serve`, `cdshooks call`) configure it: JSON lines, no propagation."""
+    configure_logging()
 
 
 @pytest.fixture

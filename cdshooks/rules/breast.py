@@ -17,7 +17,21 @@ HER2_THERAPY = vs("her2_directed_therapy")
 TRASTUZUMAB_DERUXTECAN = vs("trastuzumab_deruxtecan")
 
 
-@rule("B1", hooks=PATIENT_VIEW, needs={"observations"})
+@rule(
+    "B1",
+    version="1.0.0",
+    hooks=PATIENT_VIEW,
+    needs={"observations"},
+    reads={"conditions"},
+    fills={"condition", "cancer"},
+    fires_when=(
+        "Breast cancer with a skin metastasis and not all of ER, PR and HER2 resulted since the metastasis appeared."
+    ),
+    silent_when=(
+        "receptor results dated on or after the metastasis onset",
+        "the skin lesion is linked to another primary",
+    ),
+)
 def b1_retest_skin_metastasis(record: PatientRecord) -> Iterator[Finding]:
     """Breast cancer with a skin metastasis and no ER/PR/HER2 result since the metastasis appeared."""
     breast = record.conditions_in(BREAST)
@@ -36,7 +50,16 @@ def b1_retest_skin_metastasis(record: PatientRecord) -> Iterator[Finding]:
             return
 
 
-@rule("B2", hooks=PATIENT_VIEW, needs={"medications", "observations"})
+@rule(
+    "B2",
+    version="1.0.0",
+    hooks=PATIENT_VIEW,
+    needs={"medications", "observations"},
+    reads={"conditions"},
+    fills={"condition", "cancer", "result"},
+    fires_when="The latest final HER2 result is positive in metastatic breast cancer, with no HER2-directed therapy.",
+    silent_when=("a newer HER2-negative result", "already on HER2-directed therapy", "not metastatic"),
+)
 def b2_her2_positive_metastatic(record: PatientRecord) -> Iterator[Finding]:
     """Latest HER2 positive in metastatic breast cancer, not on HER2-directed therapy."""
     spread = metastatic(record, BREAST)
@@ -57,7 +80,20 @@ def _her2_supports(drug_is_tdxd: bool, her2: Her2Status) -> bool:
     return her2.positive or (drug_is_tdxd and her2.low)
 
 
-@rule("B3", hooks=ORDER_HOOKS, needs={"observations"})
+@rule(
+    "B3",
+    version="1.0.0",
+    hooks=ORDER_HOOKS,
+    needs={"observations"},
+    reads={"conditions"},
+    fills={"order", "drug", "result", "condition"},
+    variants={"no_condition": {"order", "drug", "result"}},
+    fires_when=(
+        "Trastuzumab, pertuzumab or trastuzumab deruxtecan is ordered while the latest HER2 result is negative, "
+        "equivocal without ISH, or absent."
+    ),
+    silent_when=("the latest HER2 result is positive", "trastuzumab deruxtecan for HER2-low disease"),
+)
 def b3_her2_therapy_without_positive_result(record: PatientRecord) -> Iterator[Finding]:
     """Trastuzumab, pertuzumab or trastuzumab deruxtecan ordered without a positive (or, for T-DXd, low) HER2."""
     her2 = her2_status(record)

@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from cdshooks.record import ConditionFact, Fact, PatientRecord, RequestFact
+from cdshooks.facts import ConditionFact, Fact, RequestFact
+from cdshooks.record import PatientRecord
 from cdshooks.terminology import ValueSet, vs
 
 SOT = vs("solid_organ_transplant")

@@ -18,8 +18,9 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from cdshooks.facts import ObservationFact, ObservationValue
 from cdshooks.fhir_read import Concept
-from cdshooks.record import ObservationFact, ObservationValue, PatientRecord
+from cdshooks.record import PatientRecord
 from cdshooks.terminology import ValueSet, vs
 
 HER2 = vs("her2")

@@ -17,7 +17,16 @@ NET = vs("non_cutaneous_net")
 SKIN_SECONDARY = vs("secondary_skin")
 
 
-@rule("K1", hooks=PATIENT_VIEW, needs={"medications"})
+@rule(
+    "K1",
+    version="1.0.0",
+    hooks=PATIENT_VIEW,
+    needs={"medications"},
+    reads={"conditions", "procedures"},
+    fills={"condition", "cancer"},
+    fires_when="Metastatic Merkel cell carcinoma, not a transplant recipient, not on PD-1/PD-L1 therapy.",
+    silent_when=("on a PD-1/PD-L1 inhibitor", "a solid-organ transplant recipient (T3 applies)", "not metastatic"),
+)
 def k1_metastatic_merkel(record: PatientRecord) -> Iterator[Finding]:
     """Metastatic Merkel cell carcinoma, not a transplant recipient, not on PD-1/PD-L1 therapy."""
     if transplant_fact(record) or on_drug(record, MERKEL_THERAPY):
@@ -27,7 +36,18 @@ def k1_metastatic_merkel(record: PatientRecord) -> Iterator[Finding]:
         yield fire(*spread.evidence, condition=spread.condition.ref, cancer=spread.condition.concept.label)
 
 
-@rule("N1", hooks=PATIENT_VIEW)
+@rule(
+    "N1",
+    version="1.0.0",
+    hooks=PATIENT_VIEW,
+    reads={"conditions"},
+    fills={"condition", "cancer"},
+    fires_when=(
+        "A known non-cutaneous neuroendocrine tumour plus a skin secondary or Merkel cell diagnosis that is not "
+        "linked to its primary."
+    ),
+    silent_when=("the skin lesion is already linked to its primary", "no neuroendocrine tumour"),
+)
 def n1_merkel_or_net_metastasis(record: PatientRecord) -> Iterator[Finding]:
     """Known non-cutaneous NET plus a skin secondary or Merkel diagnosis not yet linked to its primary."""
     lesions = [c for c in [*record.conditions_in(SKIN_SECONDARY), *record.conditions_in(MERKEL_ANY)] if not c.related]

@@ -42,7 +42,19 @@ def palliative_care_documented(record: PatientRecord) -> bool:
     return any(within_window(record, fact) for fact in recent)
 
 
-@rule("P1", hooks=PATIENT_VIEW, needs={"encounters", "service_requests"})
+@rule(
+    "P1",
+    version="1.0.0",
+    hooks=PATIENT_VIEW,
+    needs={"encounters", "service_requests"},
+    reads={"conditions", "procedures"},
+    fills={"condition", "cancer"},
+    fires_when=(
+        "Metastatic skin cancer or a skin metastasis with no palliative-care encounter, referral or intervention "
+        "in the last 90 days."
+    ),
+    silent_when=("palliative care documented within 90 days (or an open referral or encounter)",),
+)
 def p1_palliative_care(record: PatientRecord) -> Iterator[Finding]:
     """Metastatic skin cancer or a skin metastasis, and no palliative care in the last 90 days."""
     found = None

@@ -16,7 +16,16 @@ METASTATIC_BCC = vs("metastatic_bcc")
 HEDGEHOG_INHIBITOR = vs("hedgehog_inhibitor")
 
 
-@rule("S1", hooks=PATIENT_VIEW, needs={"medications"})
+@rule(
+    "S1",
+    version="1.0.0",
+    hooks=PATIENT_VIEW,
+    needs={"medications"},
+    reads={"conditions", "procedures"},
+    fills={"condition", "cancer"},
+    fires_when="Metastatic cutaneous SCC in a patient who is not a transplant recipient and not on a PD-1 inhibitor.",
+    silent_when=("on a PD-1/PD-L1 inhibitor", "a solid-organ transplant recipient (T3 applies)", "no metastasis"),
+)
 def s1_metastatic_cscc_first_line(record: PatientRecord) -> Iterator[Finding]:
     """Metastatic cSCC, not a transplant recipient, not yet on a PD-1 inhibitor."""
     if not record.conditions_in(CSCC) or transplant_fact(record) or on_drug(record, CHECKPOINT_INHIBITOR):
@@ -26,7 +35,16 @@ def s1_metastatic_cscc_first_line(record: PatientRecord) -> Iterator[Finding]:
         yield fire(*spread.evidence, condition=spread.condition.ref, cancer=spread.condition.concept.label)
 
 
-@rule("S2", hooks=PATIENT_VIEW, needs={"medications"})
+@rule(
+    "S2",
+    version="1.0.0",
+    hooks=PATIENT_VIEW,
+    needs={"medications"},
+    reads={"conditions"},
+    fills={"condition", "cancer"},
+    fires_when="Metastatic basal cell carcinoma not on a hedgehog pathway inhibitor.",
+    silent_when=("on vismodegib or sonidegib", "no metastasis"),
+)
 def s2_metastatic_bcc_hedgehog(record: PatientRecord) -> Iterator[Finding]:
     """Metastatic BCC not on a hedgehog pathway inhibitor."""
     if on_drug(record, HEDGEHOG_INHIBITOR):
@@ -36,7 +54,14 @@ def s2_metastatic_bcc_hedgehog(record: PatientRecord) -> Iterator[Finding]:
         yield fire(*spread.evidence, condition=spread.condition.ref, cancer=spread.condition.concept.label)
 
 
-@rule("S3", hooks=ORDER_HOOKS)
+@rule(
+    "S3",
+    version="1.0.0",
+    hooks=ORDER_HOOKS,
+    fills={"order", "drug"},
+    fires_when="Vismodegib or sonidegib is being ordered.",
+    silent_when=("any other drug is ordered",),
+)
 def s3_hedgehog_inhibitor_safety(record: PatientRecord) -> Iterator[Finding]:
     """Vismodegib or sonidegib is being ordered."""
     for order in record.focus_orders:

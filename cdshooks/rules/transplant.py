@@ -16,7 +16,24 @@ MTOR = vs("mtor_inhibitor")
 CHECKPOINT = vs("pd1_pdl1_inhibitor")
 
 
-@rule("T1", hooks=ORDER_HOOKS, needs={"medications"})
+@rule(
+    "T1",
+    version="1.0.0",
+    hooks=ORDER_HOOKS,
+    needs={"medications"},
+    reads={"conditions", "procedures"},
+    fills={"order", "drug"},
+    fires_when=(
+        "A draft order for tacrolimus, cyclosporine, azathioprine or mycophenolate, for a solid-organ transplant "
+        "recipient with an active cutaneous SCC."
+    ),
+    silent_when=(
+        "the patient is already on sirolimus or everolimus",
+        "no solid-organ transplant (cornea, bone marrow and stem cells are not solid organs)",
+        "the cSCC is resolved, refuted or entered in error",
+        "the drug is a topical or ophthalmic form (ointment, eye drops)",
+    ),
+)
 def t1_switch_to_sirolimus(record: PatientRecord) -> Iterator[Finding]:
     """A CNI/antimetabolite is being ordered for a transplant recipient with active cSCC."""
     if on_drug(record, MTOR):
@@ -31,7 +48,23 @@ def t1_switch_to_sirolimus(record: PatientRecord) -> Iterator[Finding]:
             yield fire(transplant, cscc[0], order, order=order.ref, drug=drug.title)
 
 
-@rule("T2", hooks=PATIENT_VIEW, needs={"medications"})
+@rule(
+    "T2",
+    version="1.0.0",
+    hooks=PATIENT_VIEW,
+    needs={"medications"},
+    reads={"conditions", "procedures"},
+    fills={"condition", "drug"},
+    fires_when=(
+        "A solid-organ transplant recipient with metastatic or multiple cutaneous SCC is still on a calcineurin "
+        "inhibitor or antimetabolite."
+    ),
+    silent_when=(
+        "the patient is already on sirolimus or everolimus",
+        "no current calcineurin inhibitor or antimetabolite",
+        "a single, non-metastatic cSCC",
+    ),
+)
 def t2_review_immunosuppression(record: PatientRecord) -> Iterator[Finding]:
     """Transplant recipient with metastatic or multiple cSCC, still on a CNI/antimetabolite."""
     if on_drug(record, MTOR):
@@ -55,7 +88,15 @@ def t2_review_immunosuppression(record: PatientRecord) -> Iterator[Finding]:
     )
 
 
-@rule("T3", hooks=ORDER_HOOKS)
+@rule(
+    "T3",
+    version="1.0.0",
+    hooks=ORDER_HOOKS,
+    reads={"conditions", "procedures"},
+    fills={"order", "drug"},
+    fires_when="A PD-1/PD-L1 inhibitor is ordered for a solid-organ transplant recipient.",
+    silent_when=("the transplant status is refuted or entered in error", "no solid-organ transplant"),
+)
 def t3_checkpoint_inhibitor_after_transplant(record: PatientRecord) -> Iterator[Finding]:
     """A PD-1/PD-L1 inhibitor is being ordered for a solid-organ transplant recipient."""
     transplant = transplant_fact(record)

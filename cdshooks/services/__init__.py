@@ -1,15 +1,19 @@
-"""CDS services: one module per service, each a `SERVICE` describing hook and prefetch.
+"""CDS services: one module per service, each a `SERVICE` naming its hook and describing itself.
 
-Which rules a service runs follows from its hook (rules register the hooks they
-serve), so adding a rule never means editing a service.
+Which rules a service runs follows from its hook (rules declare the hooks they
+serve), and its prefetch from those rules' declared data domains (through the
+data-domain table), so adding a rule or a domain never means editing a service.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdshooks.prefetch import PrefetchKey, catalogue
+from cdshooks.domains import PrefetchKey, prefetch_keys
 from cdshooks.protocol import ServiceDescriptor
+from cdshooks.rules import rules_for
+
+USAGE = "Needs the patient's conditions; the other prefetched data make the advice more complete."
 
 
 @dataclass(frozen=True)
@@ -18,13 +22,13 @@ class CdsService:
     hook: str
     title: str
     description: str
-    prefetch_keys: tuple[str, ...]
-    required: frozenset[str] = frozenset({"conditions"})
-    usage_requirements: str = "Needs the patient's conditions; the other prefetched data make the advice more complete."
+    required: frozenset[str] = frozenset({"conditions"})  # prefetch keys without which the service answers 412
+    usage_requirements: str = USAGE
 
     def prefetch(self) -> dict[str, PrefetchKey]:
-        keys = catalogue()
-        return {k: keys[k] for k in self.prefetch_keys if k in keys}
+        """The templates of every data domain the hook's rules look at, plus the required ones."""
+        domains = {"conditions"}.union(*(r.domains for r in rules_for(self.hook)))
+        return prefetch_keys(frozenset(domains))
 
     def descriptor(self) -> ServiceDescriptor:
         return ServiceDescriptor(

@@ -11,12 +11,4 @@ SERVICE = CdsService(
         "tumour markers and current medications, and advises per NCCN, EADO/EDF, ESMO, ASCO/CAP "
         "and FDA labels (e.g. conversion to sirolimus for transplant recipients with cutaneous SCC)."
     ),
-    prefetch_keys=(
-        "conditions",
-        "medicationRequests",
-        "medicationStatements",
-        "procedures",
-        "observations",
-        "serviceRequests",
-    ),
 )

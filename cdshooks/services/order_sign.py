@@ -10,5 +10,4 @@ SERVICE = CdsService(
         "Checks all draft orders being signed against the patient's skin cancers, transplant status, "
         "tumour markers and current medications, and advises per NCCN, EADO/EDF, ESMO, ASCO/CAP and FDA labels."
     ),
-    prefetch_keys=("conditions", "medicationRequests", "medicationStatements", "procedures", "observations"),
 )

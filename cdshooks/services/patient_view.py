@@ -10,13 +10,4 @@ SERVICE = CdsService(
         "On opening a chart, reviews metastatic skin cancers, skin metastases, tumour markers and "
         "immunosuppression, and suggests guideline next steps (testing, therapy review, referrals)."
     ),
-    prefetch_keys=(
-        "conditions",
-        "medicationRequests",
-        "medicationStatements",
-        "procedures",
-        "observations",
-        "serviceRequests",
-        "encounters",
-    ),
 )

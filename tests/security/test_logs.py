@@ -87,9 +87,10 @@ def test_full_runs_log_no_secrets_and_no_patient_data(
     settings = production_settings(
         tmp_path, jwks_server, fhir_allowlist=(fhir.base_url,), fhir_budget_seconds=1.0, fhir_request_timeout=0.5
     )
+    configure_logging()  # as `cdshooks serve` does before it creates the app
     app = create_app(settings)
     for name in ("cdshooks", *THIRD_PARTY):
-        logging.getLogger(name).addHandler(capture)  # create_app reset the handlers
+        logging.getLogger(name).addHandler(capture)  # configure_logging reset the handlers
     client: FlaskClient = app.test_client()
     bundle = patient_bundle()
     draft = draft_med(PATIENT_ID, "42316", "tacrolimus", order_id=f"draft-for-{FAMILY}")

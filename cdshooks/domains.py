@@ -1,0 +1,101 @@
+"""The data-domain table: which FHIR data the service reads, how it asks for it, how it reads it.
+
+One row per domain: its prefetch templates (key -> FHIR query), the resource
+types it holds, and the reader that turns each such resource into a fact. The
+table drives both ends of a call: a service's prefetch is the templates of the
+domains its rules read, and the record reads each domain with its reader. A new
+domain is a row here, its reader, and the rules that use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cdshooks.facts import Fact
+from cdshooks.readers import (
+    ReadContext,
+    read_condition,
+    read_encounter,
+    read_medication,
+    read_observation,
+    read_procedure,
+    read_request,
+)
+from cdshooks.terminology import valuesets
+
+Reader = Callable[[Mapping[str, Any], ReadContext], Fact | None]
+PATIENT = "{{context.patientId}}"
+
+
+@dataclass(frozen=True)
+class PrefetchKey:
+    """One prefetch template and the data domain it feeds."""
+
+    template: str
+    domain: str
+
+
+@dataclass(frozen=True)
+class Domain:
+    name: str
+    prefetch: Mapping[str, str]  # prefetch key -> template
+    resource_types: frozenset[str]
+    read: Reader
+
+    def prefetch_keys(self) -> dict[str, PrefetchKey]:
+        return {key: PrefetchKey(template, self.name) for key, template in self.prefetch.items()}
+
+
+def _loinc_codes(name: str) -> str:
+    """A token search value listing the LOINC codes of a value set."""
+    codes = sorted(code for system, code in valuesets()[name].members if system == "loinc")
+    return ",".join(f"http://loinc.org|{code}" for code in codes)
+
+
+def _table() -> dict[str, Domain]:
+    rows = [
+        Domain("conditions", {"conditions": f"Condition?patient={PATIENT}"}, frozenset({"Condition"}), read_condition),
+        Domain(
+            "medications",
+            {
+                "medicationRequests": f"MedicationRequest?patient={PATIENT}",
+                "medicationStatements": f"MedicationStatement?patient={PATIENT}",
+            },
+            frozenset({"MedicationRequest", "MedicationStatement"}),
+            read_medication,
+        ),
+        Domain("procedures", {"procedures": f"Procedure?patient={PATIENT}"}, frozenset({"Procedure"}), read_procedure),
+        Domain(
+            "observations",
+            {"observations": f"Observation?patient={PATIENT}&code={_loinc_codes('prefetch_observations')}"},
+            frozenset({"Observation"}),
+            read_observation,
+        ),
+        Domain(
+            "service_requests",
+            {"serviceRequests": f"ServiceRequest?patient={PATIENT}"},
+            frozenset({"ServiceRequest"}),
+            read_request,
+        ),
+        Domain("encounters", {"encounters": f"Encounter?patient={PATIENT}"}, frozenset({"Encounter"}), read_encounter),
+    ]
+    return {row.name: row for row in rows}
+
+
+DOMAINS: dict[str, Domain] = _table()
+
+
+def domain_for_type(resource_type: str) -> Domain | None:
+    """The domain holding resources of this type (None: the record does not read them)."""
+    return next((d for d in DOMAINS.values() if resource_type in d.resource_types), None)
+
+
+def prefetch_keys(domains: set[str] | frozenset[str]) -> dict[str, PrefetchKey]:
+    """The prefetch keys of the named domains, in table order."""
+    keys: dict[str, PrefetchKey] = {}
+    for name, domain in DOMAINS.items():
+        if name in domains:
+            keys.update(domain.prefetch_keys())
+    return keys
