@@ -276,7 +276,7 @@ CASES: list[Case] = [
         "T2",
         False,
         "patient-view",
-        variant(TX_MET, edit("tacrolimus-current", status="stopped"), edit("mmf-current", status="completed")),
+        variant(TX_MET, edit("tacrolimus-current-met", status="stopped"), edit("mmf-current", status="completed")),
         {"P1"},
     ),
     case("T2 no transplant", "T2", False, "patient-view", variant(TX_MET, drop("kidney-transplant")), {"S1", "P1"}),
@@ -1007,7 +1007,7 @@ CASES: list[Case] = [
         variant(HER2_POS, edit("her2-ish", status="preliminary")),
         set(),
     ),
-    case("B2 not metastatic", "B2", False, "patient-view", variant(HER2_POS, drop("liver-mets")), set()),
+    case("B2 not metastatic", "B2", False, "patient-view", variant(HER2_POS, drop("liver-mets-breast")), set()),
     case(
         "B2 IHC 2+ newer than the ISH",
         "B2",

@@ -270,13 +270,13 @@ T2_SILENT = {
     "metastatic SCC resolved": [set_status("met-scc", clinical="resolved")],
     "already on sirolimus": [adding(med(M, "siro", "35302", "sirolimus"))],
     "immunosuppressants stopped": [
-        lambda b: resource(b, "tacrolimus-current").__setitem__("status", "stopped"),
+        lambda b: resource(b, "tacrolimus-current-met").__setitem__("status", "stopped"),
         lambda b: resource(b, "mmf-current").__setitem__("status", "completed"),
     ],
     "no transplant": [remove("kidney-transplant")],
     "cSCC entered-in-error": [set_status("cscc-cheek", verification="entered-in-error")],
     "medications of another patient": [
-        move_to_other_patient("tacrolimus-current"),
+        move_to_other_patient("tacrolimus-current-met"),
         move_to_other_patient("mmf-current"),
     ],
 }
