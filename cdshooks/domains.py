@@ -1,10 +1,12 @@
 """The data-domain table: which FHIR data the service reads, how it asks for it, how it reads it.
 
 One row per domain: its prefetch templates (key -> FHIR query), the resource
-types it holds, and the reader that turns each such resource into a fact. The
-table drives both ends of a call: a service's prefetch is the templates of the
-domains its rules read, and the record reads each domain with its reader. A new
-domain is a row here, its reader, and the rules that use it.
+types it holds, the reader that turns each such resource into a fact, and the
+references its resources need resolved before they can be read (a Medication a
+MedicationRequest points to, the members of a panel). The table drives both ends
+of a call: a service's prefetch is the templates of the domains its rules read,
+the fetch step resolves the references, and the record reads each domain with
+its reader. A new domain is a row here, its reader, and the rules that use it.
 """
 
 from __future__ import annotations
@@ -13,20 +15,29 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cdshooks.facts import Fact
+from cdshooks.facts import Fact, SetAside
 from cdshooks.readers import (
     ReadContext,
+    medication_references,
+    member_references,
     read_condition,
     read_encounter,
+    read_episode,
     read_medication,
     read_observation,
+    read_patient,
     read_procedure,
     read_request,
 )
 from cdshooks.terminology import valuesets
 
-Reader = Callable[[Mapping[str, Any], ReadContext], Fact | None]
+Reader = Callable[[Mapping[str, Any], ReadContext], Fact | SetAside]
+Follow = Callable[[Mapping[str, Any]], list[tuple[str, str]]]  # resource -> [(reference, resource type)]
 PATIENT = "{{context.patientId}}"
+
+
+def _nothing(_resource: Mapping[str, Any]) -> list[tuple[str, str]]:
+    return []
 
 
 @dataclass(frozen=True)
@@ -43,6 +54,7 @@ class Domain:
     prefetch: Mapping[str, str]  # prefetch key -> template
     resource_types: frozenset[str]
     read: Reader
+    follow: Follow = _nothing
 
     def prefetch_keys(self) -> dict[str, PrefetchKey]:
         return {key: PrefetchKey(template, self.name) for key, template in self.prefetch.items()}
@@ -55,7 +67,9 @@ def _loinc_codes(name: str) -> str:
 
 
 def _table() -> dict[str, Domain]:
+    observations = f"Observation?patient={PATIENT}&code={_loinc_codes('prefetch_observations')}"
     rows = [
+        Domain("patient", {"patient": f"Patient/{PATIENT}"}, frozenset({"Patient"}), read_patient),
         Domain("conditions", {"conditions": f"Condition?patient={PATIENT}"}, frozenset({"Condition"}), read_condition),
         Domain(
             "medications",
@@ -65,13 +79,15 @@ def _table() -> dict[str, Domain]:
             },
             frozenset({"MedicationRequest", "MedicationStatement"}),
             read_medication,
+            medication_references,
         ),
         Domain("procedures", {"procedures": f"Procedure?patient={PATIENT}"}, frozenset({"Procedure"}), read_procedure),
         Domain(
             "observations",
-            {"observations": f"Observation?patient={PATIENT}&code={_loinc_codes('prefetch_observations')}"},
+            {"observations": observations},
             frozenset({"Observation"}),
             read_observation,
+            member_references,
         ),
         Domain(
             "service_requests",
@@ -80,6 +96,12 @@ def _table() -> dict[str, Domain]:
             read_request,
         ),
         Domain("encounters", {"encounters": f"Encounter?patient={PATIENT}"}, frozenset({"Encounter"}), read_encounter),
+        Domain(
+            "episodes_of_care",
+            {"episodesOfCare": f"EpisodeOfCare?patient={PATIENT}"},
+            frozenset({"EpisodeOfCare"}),
+            read_episode,
+        ),
     ]
     return {row.name: row for row in rows}
 

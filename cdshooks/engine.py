@@ -21,10 +21,14 @@ class Fired:
 def evaluate(record: PatientRecord) -> list[Fired]:
     """Findings of all rules for the record's hook; a rule lacking data it needs is skipped.
 
+    A deceased patient gets no cards at all (the catalogue's hygiene: the chart may still be opened).
+
     A rule that raises is logged (by name and exception type only, never the
     data) and skipped: one faulty rule must not take the others down.
     """
     fired: list[Fired] = []
+    if record.deceased:
+        return fired  # no advice for a deceased patient
     seen: set[tuple[str, str | None, tuple[tuple[str, str], ...]]] = set()
     for rule in rules_for(record.hook):
         missing = rule.needs & record.unavailable

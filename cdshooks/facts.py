@@ -1,16 +1,20 @@
-"""What the record keeps of a FHIR resource: facts, and the data-hygiene vocabulary.
+"""What the record keeps of a FHIR resource: facts, the reasons resources are set aside, and the
+data-hygiene vocabulary.
 
 A fact is one resource reduced to what rules may ask: a reference, a concept, a
-date, and the few fields of its kind (status, body site, value...). The status
-sets below are the catalogue's data-hygiene rules, defined once for every step
-that needs them (the reader, the medication-reference resolution of the fetch
-step, the rules).
+date, and the few fields of its kind (status, body site, value, dose form...).
+A resource the record does not count is not silently lost: it becomes a
+`SetAside` with its reason (refuted, resolved, stopped, another patient, topical
+form...), so that an explanation of a call can say why a card did not fire. The
+status sets below are the catalogue's data-hygiene rules, defined once for every
+step that needs them (the readers, the reference resolution of the fetch step,
+the rules).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from cdshooks.fhir_read import Concept
 from cdshooks.terminology import ValueSet, title_of
@@ -21,8 +25,19 @@ CURRENT_REQUEST_STATUS = {"active", "on-hold"}
 PENDING_REQUEST_STATUS = {"draft", "active", "on-hold"}  # ordered, not yet done
 ORDER_INTENTS = {"order", "original-order", "reflex-order", "filler-order", "instance-order", "plan"}
 CURRENT_STATEMENT_STATUS = {"active", "intended"}
+PAST_REQUEST_STATUS = {"completed", "stopped"}  # given once, no longer: "previously treated"
+PAST_STATEMENT_STATUS = {"completed", "stopped"}
 FINAL_OBSERVATION_STATUS = {"final", "amended", "corrected"}
 CLOSED_ORDER_STATUS = {"entered-in-error", "revoked", "cancelled", "completed", "stopped"}
+CURRENT_MEDICATION_STATUS = CURRENT_REQUEST_STATUS | CURRENT_STATEMENT_STATUS
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """A resource the record did not count, and why (for explanations; never shown to a patient)."""
+
+    ref: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -54,15 +69,27 @@ class ConditionFact(Fact):
     verification_status: str
     body_site: Concept = field(default_factory=Concept)
     related: tuple[str, ...] = ()  # `Condition/id` of conditions this one is linked to (e.g. its primary)
+    links: tuple[str, ...] = ()  # stage assessments and evidence it rests on (shared ones tie two conditions)
+    categories: tuple[str, ...] = ()  # problem-list-item, encounter-diagnosis, ...
 
 
 @dataclass(frozen=True)
 class MedicationFact(Fact):
+    """A medication as a product: the drug concept with its dose form and route, and where it stands."""
+
     status: str
     resource_type: str
+    form: Concept = field(default_factory=Concept)  # Medication.form, or the dose form a clinical drug names
+    route: Concept = field(default_factory=Concept)  # dosage route(s)
+    current: bool = True  # being taken or ordered now
+    resolved: bool = True  # False: a medicationReference that pointed nowhere we could read
 
     def value_text(self) -> str:
         return self.status
+
+    def product_words(self) -> str:
+        """Lower-cased text of the drug, its dose form and route (for telling topical from systemic)."""
+        return " ".join(w for w in (self.concept.words(), self.form.words(), self.route.words()) if w)
 
 
 @dataclass(frozen=True)
@@ -71,12 +98,13 @@ class ObservationValue:
     quantity: float | None = None
     unit: str = ""
     text: str = ""
+    comparator: str = ""
 
     def describe(self) -> str:
         if self.concept is not None:
             return self.concept.label
         if self.quantity is not None:
-            return f"{self.quantity:g} {self.unit}".strip()
+            return f"{self.comparator}{self.quantity:g} {self.unit}".strip()
         return self.text
 
     def as_concept(self) -> Concept:
@@ -92,6 +120,8 @@ class ObservationFact(Fact):
     value: ObservationValue | None
     interpretation: Concept
     components: tuple[tuple[Concept, ObservationValue | None], ...] = ()
+    members: tuple[str, ...] = ()  # hasMember references (a panel's results)
+    notes: str = ""  # note[].text, where labs often write the narrative
 
     def value_text(self) -> str:
         value = self.value.describe() if self.value is not None else self.interpretation.label
@@ -136,9 +166,31 @@ class EncounterFact(Fact):
     status: str
     service_type: Concept = field(default_factory=Concept)
     reason: Concept = field(default_factory=Concept)
+    ended: datetime | None = None
 
     def value_text(self) -> str:
         return self.status
+
+
+@dataclass(frozen=True)
+class EpisodeFact(Fact):
+    """An EpisodeOfCare (e.g. hospice): its type, status and period."""
+
+    status: str
+    ended: datetime | None = None
+
+    def value_text(self) -> str:
+        return self.status
+
+
+@dataclass(frozen=True)
+class PatientFact(Fact):
+    """The Patient resource: what decides whether cards are shown at all, and the banner of a demo EHR."""
+
+    deceased: bool = False
+    gender: str = ""
+    birth_date: date | None = None
+    name: str = ""
 
 
 def newest_first(fact: Fact) -> tuple[int, float]:

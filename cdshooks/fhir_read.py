@@ -13,12 +13,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+# Every official name of the code systems the service reads (FHIR canonical URIs and HL7 OIDs, as
+# `urn:oid:` URIs: ICD-10-CM 2.16.840.1.113883.6.90, SNOMED CT .6.96, RxNorm .6.88, LOINC .6.1).
 SYSTEM_ALIASES = {
     "http://snomed.info/sct": "snomed",
+    "urn:oid:2.16.840.1.113883.6.96": "snomed",
     "http://hl7.org/fhir/sid/icd-10-cm": "icd10cm",
     "http://hl7.org/fhir/sid/icd-10": "icd10cm",
+    "urn:oid:2.16.840.1.113883.6.90": "icd10cm",
     "http://www.nlm.nih.gov/research/umls/rxnorm": "rxnorm",
+    "urn:oid:2.16.840.1.113883.6.88": "rxnorm",
     "http://loinc.org": "loinc",
+    "urn:oid:2.16.840.1.113883.6.1": "loinc",
     "http://www.genenames.org": "hgnc",
     "http://www.genenames.org/geneId": "hgnc",
     "http://www.genenames.org/gene_id": "hgnc",
@@ -29,7 +35,11 @@ def system_key(system: str | None) -> str:
     """Short name of a code system (`snomed`, `rxnorm`, ...); unknown systems pass through."""
     if not system:
         return ""
-    return SYSTEM_ALIASES.get(system.rstrip("/"), system)
+    system = system.strip()
+    found = SYSTEM_ALIASES.get(system.rstrip("/"))
+    if found is None and system[:8].lower() == "urn:oid:":
+        found = SYSTEM_ALIASES.get("urn:oid:" + system[8:])
+    return found or system
 
 
 def normalise_code(system: str, code: str) -> str:
@@ -183,3 +193,58 @@ def flatten(resources: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
             yield from flatten(bundle_resources(resource))
         elif kind != "OperationOutcome":
             yield resource
+
+
+class ResourceIndex:
+    """The resources of one call by `Type/id` and by the `fullUrl` of their Bundle entry.
+
+    References point to a resource in several ways EHRs use: relative (`Medication/123`), absolute
+    (`https://ehr/fhir/Medication/123`, possibly with `/_history/n`), or a Bundle entry's `fullUrl`
+    (`urn:uuid:…`). Contained resources (`#id`) are resolved against the referring resource.
+    """
+
+    def __init__(self) -> None:
+        self._by_key: dict[str, dict[str, Any]] = {}
+        self._by_url: dict[str, dict[str, Any]] = {}
+
+    @classmethod
+    def over(cls, values: Iterable[dict[str, Any]]) -> ResourceIndex:
+        index = cls()
+        for value in values:
+            index.add(value)
+        return index
+
+    def add(self, value: dict[str, Any], full_url: str | None = None) -> None:
+        """Index a resource (a Bundle: its entries, recursively; OperationOutcomes are skipped)."""
+        kind = value.get("resourceType")
+        if kind == "Bundle":
+            for entry in as_list(value.get("entry")):
+                if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
+                    url = entry.get("fullUrl")
+                    self.add(entry["resource"], url if isinstance(url, str) else None)
+            return
+        if not isinstance(kind, str) or kind == "OperationOutcome":
+            return
+        if isinstance(value.get("id"), str):
+            self._by_key.setdefault(f"{kind}/{value['id']}", value)
+        if full_url:
+            self._by_url.setdefault(full_url.strip(), value)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._by_key
+
+    def resolve(self, ref: str, kind: str, referrer: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """The resource of type `kind` that `ref` points to, if the call holds it."""
+        ref = ref.strip()
+        if not ref:
+            return None
+        if ref.startswith("#"):
+            for contained in as_list((referrer or {}).get("contained")):
+                if isinstance(contained, dict) and contained.get("id") == ref[1:]:
+                    return contained if contained.get("resourceType") == kind else None
+            return None
+        found = self._by_url.get(ref)
+        if found is None:
+            rid = reference_id(ref, kind)
+            found = self._by_key.get(f"{kind}/{rid}") if rid else None
+        return found if found is not None and found.get("resourceType") == kind else None

@@ -53,7 +53,9 @@ def parse_request(service: CdsService, payload: Any) -> tuple[HookRequest, BaseC
 def call_service(service: CdsService, payload: Any, settings: Settings, *, now: datetime | None = None) -> Outcome:
     request, context = parse_request(service, payload)
     client = open_fhir(request, settings)
-    fetched = prefetch.resolve(service.prefetch(), request.prefetch, request.context, client)
+    draft_orders = getattr(context, "draftOrders", None)
+    drafts = draft_orders.model_dump() if draft_orders is not None else None
+    fetched = prefetch.resolve(service.prefetch(), request.prefetch, request.context, client, drafts)
     required_missing = sorted(service.required & fetched.missing_keys)
     if required_missing:
         raise ApiError(
@@ -62,12 +64,12 @@ def call_service(service: CdsService, payload: Any, settings: Settings, *, now: 
             "required FHIR data could not be obtained from prefetch or the FHIR server",
             missingPrefetch=required_missing,
         )
-    draft_orders = getattr(context, "draftOrders", None)
     record = build_record(
         patient_id=context.patientId,
         hook=service.hook,
         resources=fetched.resources,
-        draft_orders=draft_orders.model_dump() if draft_orders is not None else None,
+        draft_orders=drafts,
+        index=fetched.index,
         selections=getattr(context, "selections", ()),
         unavailable=fetched.unavailable,
         now=now,

@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from cdshooks.domains import PrefetchKey
+from cdshooks.domains import PrefetchKey, domain_for_type
 from cdshooks.errors import ApiError
-from cdshooks.facts import CURRENT_REQUEST_STATUS, CURRENT_STATEMENT_STATUS
 from cdshooks.fhir_client import FhirClient, FhirError
-from cdshooks.fhir_read import as_list, flatten, reference, reference_id, status_code
+from cdshooks.fhir_read import ResourceIndex, as_list, flatten, reference, reference_id
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +30,7 @@ USER_TOKENS = {
     "userPatientId": "Patient",
     "userRelatedPersonId": "RelatedPerson",
 }
-MAX_MEDICATION_READS = 20
-CURRENT_MEDICATION_STATUS = CURRENT_REQUEST_STATUS | CURRENT_STATEMENT_STATUS
+MAX_REFERENCE_READS = 20  # reads of referenced resources (Medications, panel members) per call
 
 
 def render_template(template: str, context: Mapping[str, Any]) -> str | None:
@@ -64,6 +62,7 @@ class Fetched:
     missing_keys: set[str] = field(default_factory=set)
     unavailable: set[str] = field(default_factory=set)  # data domains
     fetched_keys: set[str] = field(default_factory=set)
+    index: ResourceIndex = field(default_factory=ResourceIndex)  # every resource of the call, for references
 
 
 def resolve(
@@ -71,10 +70,14 @@ def resolve(
     provided: Mapping[str, Any] | None,
     context: Mapping[str, Any],
     client: FhirClient | None,
+    drafts: dict[str, Any] | None = None,
 ) -> Fetched:
-    """Take what was prefetched, fetch what is missing, report what could not be had."""
+    """Take what was prefetched, fetch what is missing, resolve the references the readers will need
+    (from the call's own Bundles, else the FHIR server), report what could not be had."""
     provided = provided or {}
     result = Fetched()
+    if drafts:
+        result.index.add(drafts)
     to_fetch: dict[str, str] = {}
     to_follow: dict[str, dict[str, Any]] = {}
     for key, spec in prefetch_keys.items():
@@ -94,6 +97,7 @@ def resolve(
                     400, "invalid-prefetch", f"prefetch.{key} has no resourceType", key=key, field=f"prefetch.{key}"
                 )
             if kind != "OperationOutcome":
+                result.index.add(value)
                 if kind == "Bundle" and client is not None and _has_next(value):
                     to_follow[key] = value
                 else:
@@ -123,11 +127,13 @@ def resolve(
         else:
             result.resources.extend(outcome)
             result.fetched_keys.add(key)
+            for resource in outcome:
+                result.index.add(resource)
 
-    unresolved = _resolve_medications(result.resources, client)
-    if unresolved:
-        log.warning("medication references not resolved", extra={"count": unresolved})
-        result.unavailable.add("medications")
+    domains = {spec.domain for spec in prefetch_keys.values()}
+    for domain, count in _follow_references(result, domains, drafts, client).items():
+        log.warning("references not resolved", extra={"key": domain, "count": count})
+        result.unavailable.add(domain)
     result.unavailable |= {prefetch_keys[k].domain for k in result.missing_keys}
     return result
 
@@ -157,30 +163,34 @@ def _catch(job: Callable[[], Any]) -> Any:
         return exc
 
 
-def _resolve_medications(resources: list[dict[str, Any]], client: FhirClient | None) -> int:
-    """Fetch Medications that current orders reference but nobody sent; count those still missing."""
-    flat = list(flatten(resources))
-    known = {f"Medication/{r.get('id')}" for r in flat if r.get("resourceType") == "Medication"}
-    wanted: set[str] = set()
-    for r in flat:
-        if r.get("resourceType") not in {"MedicationRequest", "MedicationStatement"}:
+def _follow_references(
+    result: Fetched, domains: set[str], drafts: dict[str, Any] | None, client: FhirClient | None
+) -> dict[str, int]:
+    """Read from the server what the domains' resources reference and the call does not hold; count, per
+    domain, the references that stay unresolved (that domain's rules are then skipped, not guessed)."""
+    wanted: dict[str, tuple[str, str]] = {}  # reference -> (domain, type)
+    for resource in flatten(result.resources):
+        found = domain_for_type(str(resource.get("resourceType")))
+        if found is None or found.name not in domains:
             continue
-        if status_code(r.get("status")) not in CURRENT_MEDICATION_STATUS:
-            continue
-        ref = reference(r.get("medicationReference"))
-        med_id = reference_id(ref, "Medication") if ref and not ref.startswith("#") else None
-        if med_id and f"Medication/{med_id}" not in known:
-            wanted.add(f"Medication/{med_id}")
-    if not wanted:
-        return 0
-    if client is None:
-        return len(wanted)
-    reads = sorted(wanted)[:MAX_MEDICATION_READS]
-    jobs = {ref: (lambda r=ref: [client.get(r)]) for ref in reads}
-    missing = len(wanted) - len(reads)
-    for outcome in _run_parallel(jobs).values():
-        if isinstance(outcome, FhirError):
-            missing += 1
-        else:
-            resources.extend(outcome)
+        for ref, kind in found.follow(resource):
+            if result.index.resolve(ref, kind, resource) is None:
+                wanted.setdefault(ref, (found.name, kind))
+    for draft in flatten([drafts]) if drafts else ():
+        ref = reference(draft.get("medicationReference")) if draft.get("resourceType") == "MedicationRequest" else ""
+        if ref and not ref.startswith("#") and result.index.resolve(ref, "Medication", draft) is None:
+            wanted.setdefault(ref, ("medications", "Medication"))
+    missing: dict[str, int] = {}
+    readable = {ref: spec for ref, spec in wanted.items() if client is not None and not ref.startswith("urn:")}
+    reads = dict(sorted(readable.items())[:MAX_REFERENCE_READS])
+    jobs = {ref: (lambda r=ref: [client.get(r)]) for ref in reads}  # type: ignore[union-attr]
+    outcomes = _run_parallel(jobs)
+    for ref, (domain, kind) in wanted.items():
+        outcome = outcomes.get(ref)
+        if isinstance(outcome, list) and outcome[0].get("resourceType") == kind:
+            result.resources.append(outcome[0])
+            result.index.add(outcome[0], ref if ref.startswith(("http://", "https://")) else None)
+            if result.index.resolve(ref, kind) is not None:
+                continue
+        missing[domain] = missing.get(domain, 0) + 1
     return missing

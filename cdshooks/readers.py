@@ -1,16 +1,18 @@
-"""Readers: one FHIR resource in, one fact out (or nothing, when hygiene sets it aside).
+"""Readers: one FHIR resource in, one fact out — or a `SetAside` saying why it does not count.
 
 Each data domain of `cdshooks.domains` names the reader for its resources. A
-reader sees the resource and a `ReadContext` (the call's patient, and the
-Medications a `medicationReference` may point to); the record has already dropped
-other patients' data and duplicates, so a reader only applies its own kind's
-hygiene: entered-in-error, refuted and resolved conditions, non-current
-medications, non-final observations, procedures not done.
+reader sees the resource and a `ReadContext` (the call's patient, and an index of
+the call's resources to resolve references: a Medication contained, elsewhere in
+the prefetched Bundle, or read from the FHIR server). The record has already
+dropped other patients' data and duplicates, so a reader applies its own kind's
+hygiene: entered-in-error, refuted and resolved conditions (an `abatement[x]`
+without a clinicalStatus is resolved), medication statuses, non-final results,
+procedures not done.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,15 +23,30 @@ from cdshooks.facts import (
     EXCLUDED_VERIFICATION,
     FINAL_OBSERVATION_STATUS,
     ORDER_INTENTS,
+    PAST_REQUEST_STATUS,
+    PAST_STATEMENT_STATUS,
     ConditionFact,
     EncounterFact,
+    EpisodeFact,
     MedicationFact,
     ObservationFact,
     ObservationValue,
+    PatientFact,
     ProcedureFact,
     RequestFact,
+    SetAside,
 )
-from cdshooks.fhir_read import Concept, as_list, concept, first_instant, reference, reference_id, status_code
+from cdshooks.fhir_read import (
+    Concept,
+    ResourceIndex,
+    as_list,
+    concept,
+    first_instant,
+    parse_instant,
+    reference,
+    reference_id,
+    status_code,
+)
 
 # Extensions and elements that tie a condition to another (a metastasis to its primary).
 RELATED_CONDITION_EXTENSIONS = {
@@ -37,6 +54,7 @@ RELATED_CONDITION_EXTENSIONS = {
     "http://hl7.org/fhir/StructureDefinition/condition-dueTo",
     "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-related-primary-cancer-condition",
 }
+ABATEMENT_FIELDS = ("abatementDateTime", "abatementAge", "abatementPeriod", "abatementRange", "abatementString")
 
 
 @dataclass
@@ -44,46 +62,41 @@ class ReadContext:
     """What readers may need beyond the resource itself."""
 
     patient_id: str
-    medications_by_ref: dict[str, Concept] = field(default_factory=dict)
+    index: ResourceIndex = field(default_factory=ResourceIndex)
 
-    @classmethod
-    def over(cls, patient_id: str, resources: Iterable[Mapping[str, Any]]) -> ReadContext:
-        found = {
-            f"Medication/{r['id']}": concept(r.get("code"))
-            for r in resources
-            if r.get("resourceType") == "Medication" and isinstance(r.get("id"), str)
-        }
-        return cls(patient_id, found)
+    def medication(self, resource: Mapping[str, Any]) -> tuple[Concept, Concept, bool]:
+        """(drug, dose form, resolved) of a MedicationRequest/Statement: its own concept, or the Medication
+        it references — contained, elsewhere in the call's Bundles (by id or fullUrl), or fetched."""
+        if "medicationCodeableConcept" in resource:
+            return concept(resource["medicationCodeableConcept"]), Concept(), True
+        med_ref = resource.get("medicationReference")
+        display = med_ref.get("display", "") if isinstance(med_ref, dict) else ""
+        display = display if isinstance(display, str) else ""
+        found = self.index.resolve(reference(med_ref), "Medication", dict(resource))
+        if found is None:
+            return Concept(text=display), Concept(), False
+        drug = concept(found.get("code"))
+        if display and not drug.text:
+            drug = Concept(drug.codings, display)
+        return drug, concept(found.get("form")), True
 
     def medication_concept(self, resource: Mapping[str, Any]) -> Concept:
-        """The drug of a MedicationRequest/Statement: its own concept, or the Medication it references."""
-        if "medicationCodeableConcept" in resource:
-            return concept(resource["medicationCodeableConcept"])
-        med_ref = resource.get("medicationReference")
-        ref = reference(med_ref)
-        display = med_ref.get("display", "") if isinstance(med_ref, dict) else ""
-        found = Concept()
-        if ref.startswith("#"):
-            for contained in as_list(resource.get("contained")):
-                if isinstance(contained, dict) and contained.get("id") == ref[1:]:
-                    found = concept(contained.get("code"))
-        elif ref:
-            med_id = reference_id(ref, "Medication")
-            found = self.medications_by_ref.get(f"Medication/{med_id}", Concept())
-        if isinstance(display, str) and display and not found.text:
-            found = Concept(found.codings, display)
-        return found
+        return self.medication(resource)[0]
 
 
 def ref_of(resource: Mapping[str, Any]) -> str:
     return f"{resource.get('resourceType')}/{resource.get('id', '')}"
 
 
-def read_condition(r: Mapping[str, Any], _ctx: ReadContext) -> ConditionFact | None:
+def read_condition(r: Mapping[str, Any], _ctx: ReadContext) -> ConditionFact | SetAside:
     clinical = status_code(r.get("clinicalStatus"))
     verification = status_code(r.get("verificationStatus"))
-    if clinical not in COUNTING_CLINICAL_STATUS or verification in EXCLUDED_VERIFICATION:
-        return None
+    if verification in EXCLUDED_VERIFICATION:
+        return SetAside(ref_of(r), verification.replace("-", " "))
+    if clinical not in COUNTING_CLINICAL_STATUS:
+        return SetAside(ref_of(r), f"clinical status {clinical}")
+    if not clinical and _abated(r):
+        return SetAside(ref_of(r), "resolved (abatement recorded, no clinical status)")
     when = first_instant(r, "onsetDateTime", "onsetPeriod", "recordedDate")
     return ConditionFact(
         ref_of(r),
@@ -93,31 +106,68 @@ def read_condition(r: Mapping[str, Any], _ctx: ReadContext) -> ConditionFact | N
         verification,
         concept(r.get("bodySite")),
         related_conditions(r),
+        condition_links(r),
+        tuple(c.code for c in concept(r.get("category")).codings),
     )
 
 
-def read_medication(r: Mapping[str, Any], ctx: ReadContext) -> MedicationFact | None:
-    kind = r["resourceType"]
+def _abated(r: Mapping[str, Any]) -> bool:
+    if r.get("abatementBoolean") is True:
+        return True
+    return any(r.get(name) not in (None, "", {}, []) for name in ABATEMENT_FIELDS)
+
+
+def _routes(r: Mapping[str, Any]) -> Concept:
+    """Dosage routes and dosage text of a MedicationRequest (dosageInstruction) or MedicationStatement (dosage)."""
+    routes = Concept()
+    texts = []
+    for dosage in as_list(r.get("dosageInstruction")) + as_list(r.get("dosage")):
+        if isinstance(dosage, dict):
+            routes = routes.merged(concept(dosage.get("route")))
+            texts += [dosage["text"]] if isinstance(dosage.get("text"), str) else []
+    return Concept(routes.codings, " ".join([routes.text, *texts]).strip())
+
+
+def medication_standing(r: Mapping[str, Any]) -> tuple[bool, str]:
+    """(current, why it does not count or '') of a MedicationRequest/Statement; past treatment counts too."""
     status = status_code(r.get("status"))
-    if kind == "MedicationRequest":
-        if status not in CURRENT_REQUEST_STATUS or status_code(r.get("intent")) not in ORDER_INTENTS:
-            return None
+    if r.get("resourceType") == "MedicationRequest":
+        intent = status_code(r.get("intent"))
+        if intent not in ORDER_INTENTS:
+            return False, f"not an order (intent {intent or 'missing'})"
+        current, past = status in CURRENT_REQUEST_STATUS, status in PAST_REQUEST_STATUS
+    else:
+        current, past = status in CURRENT_STATEMENT_STATUS, status in PAST_STATEMENT_STATUS
+    if not current and not past:
+        return False, f"medication status {status or 'missing'}"
+    return current, ""
+
+
+def read_medication(r: Mapping[str, Any], ctx: ReadContext) -> MedicationFact | SetAside:
+    current, excluded = medication_standing(r)
+    if excluded:
+        return SetAside(ref_of(r), excluded)
+    if r["resourceType"] == "MedicationRequest":
         when = first_instant(r, "authoredOn")
     else:
-        if status not in CURRENT_STATEMENT_STATUS:
-            return None
         when = first_instant(r, "effectiveDateTime", "effectivePeriod", "dateAsserted")
-    return MedicationFact(ref_of(r), ctx.medication_concept(r), when, status, kind)
+    drug, form, resolved = ctx.medication(r)
+    status = status_code(r.get("status"))
+    return MedicationFact(ref_of(r), drug, when, status, r["resourceType"], form, _routes(r), current, resolved)
 
 
-def read_observation(r: Mapping[str, Any], _ctx: ReadContext) -> ObservationFact | None:
+def read_observation(r: Mapping[str, Any], _ctx: ReadContext) -> ObservationFact | SetAside:
     status = status_code(r.get("status"))
     if status not in FINAL_OBSERVATION_STATUS:
-        return None
+        return SetAside(ref_of(r), f"result not final (status {status or 'missing'})")
     components = tuple(
         (concept(c.get("code")), observation_value(c)) for c in as_list(r.get("component")) if isinstance(c, dict)
     )
     when = first_instant(r, "effectiveDateTime", "effectivePeriod", "effectiveInstant", "issued")
+    members = tuple(ref for ref in (reference(m) for m in as_list(r.get("hasMember"))) if ref)
+    notes = " ".join(
+        n["text"] for n in as_list(r.get("note")) if isinstance(n, dict) and isinstance(n.get("text"), str)
+    )
     return ObservationFact(
         ref_of(r),
         concept(r.get("code")),
@@ -126,20 +176,25 @@ def read_observation(r: Mapping[str, Any], _ctx: ReadContext) -> ObservationFact
         observation_value(r),
         concept(r.get("interpretation")),
         components,
+        members,
+        notes,
     )
 
 
-def read_procedure(r: Mapping[str, Any], _ctx: ReadContext) -> ProcedureFact | None:
+def read_procedure(r: Mapping[str, Any], _ctx: ReadContext) -> ProcedureFact | SetAside:
     status = status_code(r.get("status"))
     if status != "completed":
-        return None
+        return SetAside(ref_of(r), f"procedure not done (status {status or 'missing'})")
     when = first_instant(r, "performedDateTime", "performedPeriod")
     return ProcedureFact(ref_of(r), concept(r.get("code")), when, status)
 
 
-def read_request(r: Mapping[str, Any], ctx: ReadContext) -> RequestFact:
+def read_request(r: Mapping[str, Any], ctx: ReadContext) -> RequestFact | SetAside:
     """A ServiceRequest on file, or any draft order of the ordering session."""
     kind = r["resourceType"]
+    status = status_code(r.get("status"))
+    if status == "entered-in-error":
+        return SetAside(ref_of(r), "entered in error")
     what = ctx.medication_concept(r) if kind == "MedicationRequest" else concept(r.get("code"))
     reasons = tuple(ref for ref in (reference(x) for x in as_list(r.get("reasonReference"))) if ref)
     return RequestFact(
@@ -147,21 +202,64 @@ def read_request(r: Mapping[str, Any], ctx: ReadContext) -> RequestFact:
         what,
         first_instant(r, "authoredOn", "occurrenceDateTime"),
         kind,
-        status_code(r.get("status")),
+        status,
         status_code(r.get("intent")),
         reasons,
     )
 
 
-def read_encounter(r: Mapping[str, Any], _ctx: ReadContext) -> EncounterFact:
+def read_encounter(r: Mapping[str, Any], _ctx: ReadContext) -> EncounterFact | SetAside:
+    status = status_code(r.get("status"))
+    if status in ("entered-in-error", "cancelled"):
+        return SetAside(ref_of(r), status.replace("-", " "))
+    period = r.get("period") if isinstance(r.get("period"), dict) else {}
     return EncounterFact(
         ref_of(r),
         concept(r.get("type")),
         first_instant(r, "period"),
-        status_code(r.get("status")),
+        status,
         concept(r.get("serviceType")),
         concept(r.get("reasonCode")),
+        parse_instant(period.get("end")),
     )
+
+
+def read_episode(r: Mapping[str, Any], _ctx: ReadContext) -> EpisodeFact | SetAside:
+    status = status_code(r.get("status"))
+    if status in ("entered-in-error", "cancelled"):
+        return SetAside(ref_of(r), status.replace("-", " "))
+    period = r.get("period") if isinstance(r.get("period"), dict) else {}
+    return EpisodeFact(
+        ref_of(r), concept(r.get("type")), first_instant(r, "period"), status, parse_instant(period.get("end"))
+    )
+
+
+def read_patient(r: Mapping[str, Any], _ctx: ReadContext) -> PatientFact:
+    deceased = r.get("deceasedBoolean") is True or bool(r.get("deceasedDateTime"))
+    birth = parse_instant(r.get("birthDate"))
+    return PatientFact(
+        ref_of(r),
+        Concept(text="Patient"),
+        None,
+        deceased=deceased,
+        gender=r["gender"] if isinstance(r.get("gender"), str) else "",
+        birth_date=birth.date() if birth else None,
+        name=_name(r),
+    )
+
+
+def _name(r: Mapping[str, Any]) -> str:
+    for name in as_list(r.get("name")):
+        if not isinstance(name, dict):
+            continue
+        if isinstance(name.get("text"), str) and name["text"].strip():
+            return name["text"].strip()
+        given = [g for g in as_list(name.get("given")) if isinstance(g, str)]
+        family = name.get("family") if isinstance(name.get("family"), str) else ""
+        joined = " ".join([*given, family]).strip()
+        if joined:
+            return joined
+    return ""
 
 
 def related_conditions(r: Mapping[str, Any]) -> tuple[str, ...]:
@@ -178,12 +276,30 @@ def related_conditions(r: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(f"Condition/{i}" for i in ids if i))
 
 
+def condition_links(r: Mapping[str, Any]) -> tuple[str, ...]:
+    """References a condition rests on besides other conditions: stage assessments, evidence details.
+
+    Two cancer conditions citing the same staging assessment or the same pathology report are linked.
+    """
+    refs: list[str] = []
+    for stage in as_list(r.get("stage")):
+        if isinstance(stage, dict):
+            refs.extend(reference(a) for a in as_list(stage.get("assessment")))
+    for evidence in as_list(r.get("evidence")):
+        if isinstance(evidence, dict):
+            refs.extend(reference(d) for d in as_list(evidence.get("detail")))
+    return tuple(dict.fromkeys(ref for ref in refs if ref and not ref.startswith("#")))
+
+
 def observation_value(r: Mapping[str, Any]) -> ObservationValue | None:
     if "valueCodeableConcept" in r:
         return ObservationValue(concept=concept(r["valueCodeableConcept"]))
     quantity = r.get("valueQuantity")
     if isinstance(quantity, dict) and isinstance(quantity.get("value"), int | float):
-        return ObservationValue(quantity=float(quantity["value"]), unit=str(quantity.get("unit", "")))
+        comparator = quantity.get("comparator") if isinstance(quantity.get("comparator"), str) else ""
+        return ObservationValue(
+            quantity=float(quantity["value"]), unit=str(quantity.get("unit", "")), comparator=comparator
+        )
     if isinstance(r.get("valueInteger"), int) and not isinstance(r.get("valueInteger"), bool):
         return ObservationValue(quantity=float(r["valueInteger"]))
     if isinstance(r.get("valueString"), str):
@@ -191,3 +307,18 @@ def observation_value(r: Mapping[str, Any]) -> ObservationValue | None:
     if isinstance(r.get("valueBoolean"), bool):
         return ObservationValue(text="true" if r["valueBoolean"] else "false")
     return None
+
+
+def medication_references(r: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The Medication a MedicationRequest/Statement points to, when the reader will want it (not contained)."""
+    ref = reference(r.get("medicationReference"))
+    if not ref or ref.startswith("#"):
+        return []
+    return [] if medication_standing(r)[1] else [(ref, "Medication")]
+
+
+def member_references(r: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The results a final panel Observation groups with `hasMember`."""
+    if status_code(r.get("status")) not in FINAL_OBSERVATION_STATUS:
+        return []
+    return [(ref, "Observation") for ref in (reference(m) for m in as_list(r.get("hasMember"))) if ref]

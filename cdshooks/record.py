@@ -3,35 +3,42 @@
 Every data-hygiene rule of the clinical catalogue is applied here, once, so no
 rule can forget one: data about another patient and repeated resources are
 dropped before any reader sees them, and each domain's reader (see
-`cdshooks.domains`) drops what its kind's hygiene excludes (entered-in-error,
-refuted and resolved conditions; non-current medications; non-final results).
-A domain is read the first time a rule asks for it. Rules never read raw FHIR JSON.
+`cdshooks.domains`) sets aside what its kind's hygiene excludes (entered-in-error,
+refuted and resolved conditions; stopped or never-taken medications; non-final
+results). Nothing is dropped silently: every resource set aside keeps its reason,
+for explanations. A domain is read the first time a rule asks for it; derived
+clinical facts (tumours, medication products, tumour markers) are computed once
+per call and kept. Rules never read raw FHIR JSON.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from cdshooks.domains import DOMAINS, domain_for_type
 from cdshooks.facts import (
     CLOSED_ORDER_STATUS,
     ConditionFact,
     EncounterFact,
+    EpisodeFact,
     Fact,
     MedicationFact,
     ObservationFact,
+    PatientFact,
     ProcedureFact,
     RequestFact,
+    SetAside,
     newest_first,
 )
-from cdshooks.fhir_read import flatten, reference, reference_id, status_code
+from cdshooks.fhir_read import ResourceIndex, flatten, reference, reference_id, status_code
 from cdshooks.readers import ReadContext, read_request, ref_of
 from cdshooks.terminology import ValueSet
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 REQUEST_TYPES = {
     "MedicationRequest",
@@ -59,6 +66,7 @@ class PatientRecord:
         focus_orders: tuple[RequestFact, ...] = (),
         unavailable: frozenset[str] = frozenset(),
         now: datetime | None = None,
+        set_aside: Iterable[SetAside] = (),
     ) -> None:
         self.patient_id = patient_id
         self.hook = hook
@@ -66,18 +74,52 @@ class PatientRecord:
         self.focus_orders = focus_orders
         self.unavailable = unavailable
         self.now = now or datetime.now(UTC)
+        self.index = context.index
         self._resources = resources_by_domain
         self._context = context
         self._facts: dict[str, tuple[Any, ...]] = {}
+        self._set_aside: list[SetAside] = list(set_aside)
+        self._derived: dict[str, Any] = {}
 
     def facts(self, domain: str) -> tuple[Any, ...]:
         """The facts of a data domain (read on first use; unknown domains raise KeyError)."""
         found = self._facts.get(domain)
         if found is None:
             read = DOMAINS[domain].read
-            facts = (read(r, self._context) for r in self._resources.get(domain, ()))
-            found = self._facts[domain] = tuple(f for f in facts if f is not None)
+            kept = []
+            for resource in self._resources.get(domain, ()):
+                fact = read(resource, self._context)
+                if isinstance(fact, SetAside):
+                    self._set_aside.append(fact)
+                else:
+                    kept.append(fact)
+            found = self._facts[domain] = tuple(kept)
         return found
+
+    def derived(self, name: str, compute: Callable[[PatientRecord], T]) -> T:
+        """A clinical fact computed from the record once per call (tumours, products, markers...)."""
+        if name not in self._derived:
+            self._derived[name] = compute(self)
+        return self._derived[name]  # type: ignore[no-any-return]
+
+    def set_aside(self, ref: str, reason: str) -> None:
+        """Note a resource a rule's reading did not count (e.g. a topical form), for explanations."""
+        self._set_aside.append(SetAside(ref, reason))
+
+    def explained(self) -> list[SetAside]:
+        """Every resource set aside and why (reads every domain; for explanations only)."""
+        for domain in self._resources:
+            self.facts(domain)
+        return list(dict.fromkeys(self._set_aside))
+
+    @property
+    def patient(self) -> PatientFact | None:
+        found = self.facts("patient")
+        return found[0] if found else None
+
+    @property
+    def deceased(self) -> bool:
+        return self.patient is not None and self.patient.deceased
 
     @property
     def conditions(self) -> tuple[ConditionFact, ...]:
@@ -85,6 +127,12 @@ class PatientRecord:
 
     @property
     def medications(self) -> tuple[MedicationFact, ...]:
+        """Current medications (active/on-hold orders, active/intended statements)."""
+        return tuple(m for m in self.facts("medications") if m.current)
+
+    @property
+    def medication_history(self) -> tuple[MedicationFact, ...]:
+        """Current and past medications (completed or stopped: given once); never-taken ones are set aside."""
         return self.facts("medications")
 
     @property
@@ -102,6 +150,10 @@ class PatientRecord:
     @property
     def encounters(self) -> tuple[EncounterFact, ...]:
         return self.facts("encounters")
+
+    @property
+    def episodes_of_care(self) -> tuple[EpisodeFact, ...]:
+        return self.facts("episodes_of_care")
 
     def conditions_in(self, valueset: ValueSet) -> list[ConditionFact]:
         return [c for c in self.conditions if valueset.matches(c.concept)]
@@ -130,7 +182,10 @@ class PatientRecord:
         return [o for o in orders if valueset.matches(o.concept)]
 
 
-def _subject_id(resource: Mapping[str, Any]) -> str | None:
+def patient_of(resource: Mapping[str, Any]) -> str | None:
+    """The id of the Patient a resource is about (a Patient resource is about itself)."""
+    if resource.get("resourceType") == "Patient":
+        return resource.get("id") if isinstance(resource.get("id"), str) else None
     ref = reference(resource.get("subject")) or reference(resource.get("patient"))
     return reference_id(ref, "Patient")
 
@@ -144,38 +199,45 @@ def build_record(
     selections: Iterable[str] = (),
     unavailable: Iterable[str] = (),
     now: datetime | None = None,
+    index: ResourceIndex | None = None,
 ) -> PatientRecord:
     """Sort fetched resources into data domains (this patient's, once each) and read the draft orders."""
-    flat = list(flatten(resources))
-    drafts = list(flatten([draft_orders])) if draft_orders else []
-    context = ReadContext.over(patient_id, flat + drafts)
+    resources = list(resources)
+    if index is None:
+        index = ResourceIndex.over(resources)
+        if draft_orders:
+            index.add(draft_orders)
+    context = ReadContext(patient_id, index)
     by_domain: dict[str, list[Mapping[str, Any]]] = {}
     seen: set[str] = set()
-    other_patient = 0
-    for r in flat:
+    set_aside: list[SetAside] = []
+    for r in flatten(resources):
         domain = domain_for_type(str(r.get("resourceType")))
         if domain is None:
             continue
         key = ref_of(r) if r.get("id") else None
         if key and key in seen:
             continue
-        if _subject_id(r) != patient_id:
-            other_patient += 1
+        if patient_of(r) != patient_id:
+            set_aside.append(SetAside(key or str(r.get("resourceType")), "about another patient"))
             continue
         if key:
             seen.add(key)
         by_domain.setdefault(domain.name, []).append(r)
 
     orders = []
-    for r in drafts:
+    for r in flatten([draft_orders]) if draft_orders else ():
         if r.get("resourceType") not in REQUEST_TYPES or status_code(r.get("status")) in CLOSED_ORDER_STATUS:
             continue
-        if _subject_id(r) != patient_id:
-            other_patient += 1
+        if patient_of(r) != patient_id:
+            set_aside.append(SetAside(ref_of(r), "draft order about another patient"))
             continue
-        orders.append(read_request(r, context))
+        order = read_request(r, context)
+        if isinstance(order, RequestFact):
+            orders.append(order)
     wanted = set(selections)
     focus = [o for o in orders if o.ref in wanted] if hook == "order-select" else orders
+    other_patient = sum(1 for s in set_aside if "another patient" in s.reason)
     if other_patient:
         log.warning("ignored resources about another patient", extra={"ignored": other_patient})
     return PatientRecord(
@@ -187,6 +249,7 @@ def build_record(
         focus_orders=tuple(focus),
         unavailable=frozenset(unavailable),
         now=now,
+        set_aside=set_aside,
     )
 
 

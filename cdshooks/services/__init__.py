@@ -14,6 +14,7 @@ from cdshooks.protocol import ServiceDescriptor
 from cdshooks.rules import rules_for
 
 USAGE = "Needs the patient's conditions; the other prefetched data make the advice more complete."
+ALWAYS_READ = frozenset({"patient", "conditions"})  # whether cards may be shown at all; what every rule starts from
 
 
 @dataclass(frozen=True)
@@ -27,8 +28,7 @@ class CdsService:
 
     def prefetch(self) -> dict[str, PrefetchKey]:
         """The templates of every data domain the hook's rules look at, plus the required ones."""
-        domains = {"conditions"}.union(*(r.domains for r in rules_for(self.hook)))
-        return prefetch_keys(frozenset(domains))
+        return prefetch_keys(ALWAYS_READ.union(*(r.domains for r in rules_for(self.hook))))
 
     def descriptor(self) -> ServiceDescriptor:
         return ServiceDescriptor(
