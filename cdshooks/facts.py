@@ -153,6 +153,8 @@ class RequestFact(Fact):
     status: str
     intent: str
     reasons: tuple[str, ...] = ()
+    form: Concept = field(default_factory=Concept)  # a medication order's dose form
+    route: Concept = field(default_factory=Concept)  # a medication order's dosage route and text
 
     def value_text(self) -> str:
         return "draft order" if self.status == "draft" else self.status

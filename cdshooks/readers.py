@@ -195,7 +195,12 @@ def read_request(r: Mapping[str, Any], ctx: ReadContext) -> RequestFact | SetAsi
     status = status_code(r.get("status"))
     if status == "entered-in-error":
         return SetAside(ref_of(r), "entered in error")
-    what = ctx.medication_concept(r) if kind == "MedicationRequest" else concept(r.get("code"))
+    form = route = Concept()
+    if kind == "MedicationRequest":
+        what, form, _resolved = ctx.medication(r)
+        route = _routes(r)
+    else:
+        what = concept(r.get("code"))
     reasons = tuple(ref for ref in (reference(x) for x in as_list(r.get("reasonReference"))) if ref)
     return RequestFact(
         ref_of(r),
@@ -205,6 +210,8 @@ def read_request(r: Mapping[str, Any], ctx: ReadContext) -> RequestFact | SetAsi
         status,
         status_code(r.get("intent")),
         reasons,
+        form,
+        route,
     )
 
 

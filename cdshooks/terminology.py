@@ -1,15 +1,24 @@
-"""Value sets: the one place that knows which codes mean what.
+"""Value sets: the one place that knows which codes mean what, and where each code came from.
 
-Value sets are data (`valuesets/*.yaml`); ICD-10-CM members come from explicit
-leaf lists of the official tabular (never from prefixes: C44.x2 is SCC, C44.102
-is not). Drugs may also be matched by name in `text`/`display`, because many EHRs
+Value sets are data (`valuesets/*.yaml`), and every code in them names its
+source (`valuesets/sources.yaml`: a VSAC expansion with OID, version, repository
+and commit; an HL7 implementation guide; the ICD-10-CM tabular). SNOMED CT sets
+list exactly the codes a published expansion lists — no descendants are inferred
+— and a code picked out of a broader expansion by its display is marked so.
+
+ICD-10-CM entries are categories: a code means itself and every code below it
+in the official tabular (as shipped in the `simple-icd-10-cm` package), minus
+explicit exclusions; C44.42 is under "squamous cell carcinoma of skin", C44.102
+is not. Drugs may also be matched by name in `text`/`display`, because many EHRs
 send clinical-drug codes or free text, and some ingredients have no verified
 RxNorm code; each value set says whether it does so.
+
+Code systems are compared by short key (`snomed`, `icd10cm`, ...), whatever name
+the EHR used for them (`cdshooks.fhir_read.system_key`).
 """
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -17,7 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from cdshooks.fhir_read import Concept, normalise_code
 from cdshooks.paths import data_dir
@@ -29,8 +38,32 @@ SYSTEM_URIS = {
     "loinc": "http://loinc.org",
     "hgnc": "http://www.genenames.org",
 }
+SOURCES_FILE = "sources.yaml"
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: the value sets are large
+ICD10CM_SOURCE = "icd10cm-2026"
 
-ICD10CM_FILE = "icd10cm_April2026.json"
+
+class Source(BaseModel):
+    """Where codes came from; VSAC expansions and repositories are pinned to a version and a commit."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(min_length=1)
+    kind: Literal["vsac", "ig", "terminology", "tables"]
+    oid: str | None = None
+    version: str | None = None
+    repository: str | None = None
+    commit: str | None = Field(default=None, pattern=r"^[0-9a-f]{40}$")
+    path: str | None = None
+    package: str | None = None
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _pinned(self) -> Source:
+        if self.kind == "vsac" and not (self.oid and self.version and self.repository and self.commit and self.path):
+            raise ValueError("a VSAC source needs oid, version, repository, commit and path")
+        if self.kind == "ig" and not (self.package or (self.repository and self.commit)):
+            raise ValueError("an implementation-guide source needs its package@version or repository and commit")
+        return self
 
 
 class CodeEntry(BaseModel):
@@ -39,20 +72,23 @@ class CodeEntry(BaseModel):
     code: str = Field(min_length=1)
     display: str = ""
     status: Literal["VERIFIED", "CORROBORATED", "UNVERIFIED"]
+    source: str = Field(min_length=1)  # a key of valuesets/sources.yaml
+    picked_by_display: str | None = None  # the words its display was picked by, out of a broader expansion
 
 
-class Icd10Include(BaseModel):
+class Icd10Entry(BaseModel):
+    """An ICD-10-CM code with everything below it in the tabular, minus `exclude` (and what is below those)."""
+
     model_config = ConfigDict(extra="forbid")
-    list: str
-    only: list[str] | None = None
-    exclude: list[str] | None = None
+    code: str = Field(min_length=1)
+    exclude: list[str] = []
 
 
 class ValueSetFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: str
     codes: list[CodeEntry] = []
-    icd10cm: list[Icd10Include] = []
+    icd10cm: list[Icd10Entry] = []
     names: list[str] = []
     exclude_names: list[str] = []
     includes: list[str] = []
@@ -78,12 +114,30 @@ class ValueSet:
             return any(part.matches(value) for part in self.parts)
         if any((c.system, c.code) in self.members for c in value.codings):
             return True
+        return self.matches_name(value)
+
+    def matches_code(self, value: Concept) -> bool:
+        """Whether one of the concept's codes is in the set (names not considered)."""
+        if self.parts:
+            return any(part.matches_code(value) for part in self.parts)
+        return any((c.system, c.code) in self.members for c in value.codings)
+
+    def matches_name(self, value: Concept) -> bool:
+        """Whether the concept's text or displays name the set (and no excluded name)."""
+        if self.parts:
+            return any(part.matches_name(value) for part in self.parts)
         if self._name_re is None:
             return False
         words = value.words()
         if not words or not self._name_re.search(words):
             return False
         return not (self._exclude_re and self._exclude_re.search(words))
+
+    def names_in(self, text: str) -> bool:
+        """Whether lower-cased text names the set (e.g. a product's whole description)."""
+        if self.parts:
+            return any(part.names_in(text) for part in self.parts)
+        return bool(self._name_re and self._name_re.search(text))
 
     def member(self, value: Concept) -> ValueSet | None:
         """Which part of a grouped value set matches (the set itself if ungrouped)."""
@@ -112,32 +166,69 @@ def _word_pattern(words: list[str]) -> re.Pattern[str] | None:
     return re.compile(r"\b(" + "|".join(re.escape(w.lower()) for w in words) + r")\b")
 
 
-def _icd10_members(spec: Icd10Include, lists: dict[str, list[list[str]]], where: str) -> set[str]:
-    if spec.list not in lists:
-        raise ValueError(f"{where}: unknown ICD-10-CM list {spec.list!r}")
-    codes = {code for code, _ in lists[spec.list]}
-    for label, chosen in (("only", spec.only), ("exclude", spec.exclude)):
-        unknown = set(chosen or []) - codes
-        if unknown:
-            raise ValueError(f"{where}: {label} names codes not in {spec.list}: {sorted(unknown)}")
-    if spec.only:
-        codes &= set(spec.only)
-    codes -= set(spec.exclude or [])
-    return {normalise_code("icd10cm", c) for c in codes}
+class Icd10cm:
+    """The ICD-10-CM tabular (April 1, 2026, as shipped in simple-icd-10-cm), loaded on first use."""
+
+    def __init__(self) -> None:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # the package reads its data with read_text
+            import simple_icd_10_cm
+
+        self._cm = simple_icd_10_cm
+
+    def below(self, code: str, where: str) -> set[str]:
+        """The code and its descendants, normalised (no dot); an unknown code raises naming `where`."""
+        if not self._cm.is_valid_item(code):
+            raise ValueError(f"{where}: {code!r} is not an ICD-10-CM code of the April 2026 tabular")
+        below = self._cm.get_descendants(code)
+        if "-" in code and not below:
+            raise ValueError(f"{where}: block {code!r} holds no codes in this tabular (name its sub-blocks)")
+        return {normalise_code("icd10cm", c) for c in [code, *below]}
+
+    def expand(self, entry: Icd10Entry, where: str) -> set[str]:
+        found = self.below(entry.code, where)
+        for excluded in entry.exclude:
+            below = self.below(excluded, where)
+            if not below <= found:
+                raise ValueError(f"{where}: exclude {excluded!r} is not under {entry.code!r}")
+            found -= below
+        return found
+
+
+@lru_cache(maxsize=1)
+def icd10cm() -> Icd10cm:
+    return Icd10cm()
+
+
+def load_sources(folder: Path) -> dict[str, Source]:
+    raw = yaml.load((folder / SOURCES_FILE).read_text(encoding="utf-8"), Loader=YAML_LOADER) or {}
+    if not isinstance(raw, dict):
+        raise ValueError(f"{SOURCES_FILE}: expected a mapping of source names")
+    sources = {}
+    for name, body in raw.items():
+        try:
+            sources[name] = Source.model_validate(body)
+        except ValidationError as exc:
+            raise ValueError(f"{SOURCES_FILE}: {name}: {exc}") from exc
+    return sources
 
 
 def load_valuesets(folder: Path) -> dict[str, ValueSet]:
     """Read and check every value set file; a bad file raises naming file and entry."""
-    lists = json.loads((folder / ICD10CM_FILE).read_text(encoding="utf-8"))
+    sources = load_sources(folder)
     found: dict[str, ValueSet] = {}
     groups: dict[str, tuple[ValueSetFile, str]] = {}
     for path in sorted(folder.glob("*.yaml")):
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if path.name == SOURCES_FILE:
+            continue
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER) or {}
         if not isinstance(raw, dict):
             raise ValueError(f"{path.name}: expected a mapping of value set names")
         for name, body in raw.items():
             where = f"{path.name}: {name}"
-            if name in found:
+            if name in found or name in groups:
                 raise ValueError(f"{where}: defined twice")
             try:
                 spec = ValueSetFile.model_validate(body)
@@ -148,9 +239,12 @@ def load_valuesets(folder: Path) -> dict[str, ValueSet]:
                     raise ValueError(f"{where}: a group (includes) holds no codes or names of its own")
                 groups[name] = (spec, where)
                 continue
+            unknown = sorted({c.source for c in spec.codes} - sources.keys())
+            if unknown:
+                raise ValueError(f"{where}: codes name sources not in {SOURCES_FILE}: {unknown}")
             members = {(c.system, normalise_code(c.system, c.code)) for c in spec.codes}
-            for include in spec.icd10cm:
-                members |= {("icd10cm", code) for code in _icd10_members(include, lists, where)}
+            for entry in spec.icd10cm:
+                members |= {("icd10cm", code) for code in icd10cm().expand(entry, where)}
             if not members and not spec.names:
                 raise ValueError(f"{where}: has neither codes nor names")
             found[name] = ValueSet(
@@ -164,8 +258,6 @@ def load_valuesets(folder: Path) -> dict[str, ValueSet]:
                 _exclude_re=_word_pattern(spec.exclude_names),
             )
     for name, (spec, where) in groups.items():
-        if name in found:
-            raise ValueError(f"{where}: defined twice")
         missing = [part for part in spec.includes if part not in found]
         if missing:
             raise ValueError(f"{where}: includes unknown value sets {missing} (groups cannot nest)")
@@ -184,14 +276,22 @@ def valuesets() -> dict[str, ValueSet]:
     return load_valuesets(data_dir("valuesets"))
 
 
+@lru_cache(maxsize=1)
+def _titles() -> dict[tuple[str, str], str]:
+    """The title of the first (ungrouped) value set holding each code."""
+    titles: dict[tuple[str, str], str] = {}
+    for found in valuesets().values():
+        if not found.parts:
+            for member in found.members:
+                titles.setdefault(member, found.title)
+    return titles
+
+
 def title_of(value: Concept) -> str:
     """A readable name for a concept that carries codes but no text or display: the title of the
     first (ungrouped) value set holding one of its codes, else ''."""
-    codes = {(c.system, c.code) for c in value.codings}
-    for found in valuesets().values():
-        if not found.parts and codes & found.members:
-            return found.title
-    return ""
+    titles = _titles()
+    return next((titles[(c.system, c.code)] for c in value.codings if (c.system, c.code) in titles), "")
 
 
 def vs(name: str) -> ValueSet:

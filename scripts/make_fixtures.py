@@ -366,7 +366,7 @@ def bcc_metastatic() -> Demo:
     p = "bcc-met"
     return Demo(
         "bcc-metastatic",
-        "metastatic basal cell carcinoma (SNOMED 402537005), vismodegib stopped years ago: patient-view fires S2 "
+        "metastatic basal cell carcinoma (SNOMED 402537005), never on a hedgehog inhibitor: patient-view fires S2 "
         "(hedgehog inhibitor) and P1; ordering vismodegib or sonidegib fires S3 (embryo-fetal toxicity).",
         (
             patient(p, "Greta", "Lindqvist", "female", "1951-02-17"),
@@ -382,9 +382,7 @@ def bcc_metastatic() -> Demo:
                 concept(sct("402537005", "Metastatic basal cell carcinoma (disorder)"), text="Metastatic BCC (lung)"),
                 "2025-10-01",
             ),
-            med_request(
-                p, "vismodegib-stopped", concept(text="vismodegib 150 mg capsule"), "2021-01-10", state="stopped"
-            ),
+            med_request(p, "amlodipine-bcc", concept(text="amlodipine 5 mg tablet"), "2024-03-01"),
         ),
     )
 

@@ -52,7 +52,7 @@ def test_bad_card_file_names_file_and_field(tmp_path, changes, message):
 
 def test_invalid_suggested_resource_is_rejected(tmp_path):
     card = yaml.safe_load((CARDS / "T1.yaml").read_text())
-    card["suggestions"][0]["actions"][1]["resource"]["subject"] = "Patient/{patient}"
+    card["suggestions"][1]["actions"][0]["resource"]["subject"] = "Patient/{patient}"
     card["rule"] = "X2"
     (tmp_path / "X2.yaml").write_text(yaml.safe_dump(card))
     with pytest.raises(CardFileError, match=r"X2\.yaml: suggestion"):
@@ -61,7 +61,7 @@ def test_invalid_suggested_resource_is_rejected(tmp_path):
 
 def test_unknown_value_set_in_card_is_rejected(tmp_path):
     card = yaml.safe_load((CARDS / "T1.yaml").read_text())
-    card["suggestions"][0]["actions"][1]["resource"]["medicationCodeableConcept"] = "{concept:no_such_set}"
+    card["suggestions"][1]["actions"][0]["resource"]["medicationCodeableConcept"] = "{concept:no_such_set}"
     card["rule"] = "X3"
     (tmp_path / "X3.yaml").write_text(yaml.safe_dump(card))
     with pytest.raises(CardFileError, match=r"X3\.yaml"):
@@ -89,9 +89,12 @@ def copy_valuesets(tmp_path: Path) -> Path:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("bad:\n  title: x\n  icd10cm: [{list: no_such_list}]\n", "unknown ICD-10-CM list"),
-        ("bad:\n  title: x\n  icd10cm: [{list: transplant_status_Z94_leaves, only: [Z94]}]\n", "not in"),
-        ("bad:\n  title: x\n  codes: [{system: snomed, code: '1', status: MAYBE}]\n", "status"),
+        ("bad:\n  title: x\n  icd10cm: [{code: C99.99}]\n", "not an ICD-10-CM code"),
+        ("bad:\n  title: x\n  icd10cm: [{code: Z94, exclude: [C44.42]}]\n", "is not under"),
+        ("bad:\n  title: x\n  icd10cm: [{code: C00-C96}]\n", "holds no codes"),
+        ("bad:\n  title: x\n  codes: [{system: snomed, code: '1', status: MAYBE, source: mcode-4.0.0}]\n", "status"),
+        ("bad:\n  title: x\n  codes: [{system: snomed, code: '1', status: VERIFIED}]\n", "source"),
+        ("bad:\n  title: x\n  codes: [{system: snomed, code: '1', status: VERIFIED, source: nowhere}]\n", "nowhere"),
         ("bad:\n  title: x\n", "neither codes nor names"),
         ("bad:\n  title: x\n  includes: [no_such_set]\n", "unknown value sets"),
         ("tacrolimus:\n  title: x\n  names: [x]\n", "defined twice"),

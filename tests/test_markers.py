@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from cdshooks.clinical.markers import Braf, Call, braf_status, her2_status, protein_changes
 from cdshooks.record import build_record
-from cdshooks.rules.markers import Braf, Call, braf_status, her2_status, protein_changes
 from tests.builders import cc, condition, load_mcode, med_request, medication, observation
 
 PID = "p1"

@@ -184,6 +184,7 @@ def test_a_new_data_domain_is_the_table_one_reader_and_one_rule(
     card = yaml.safe_load((folder / "S3.yaml").read_text())
     card.update(rule="X9", summary="Allergy on file: {allergy}", detail="Recorded allergy: {allergy}.")
     card.pop("suggestions", None)
+    card.pop("variants", None)
     (folder / "X9.yaml").write_text(yaml.safe_dump(card, sort_keys=False))
 
     client = start(tmp_path).test_client()

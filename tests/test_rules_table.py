@@ -83,6 +83,7 @@ LOINC = {
     "her2_copies": ("74860-8", "ERBB2 gene copy number/nucleus in Tissue by FISH"),
     "her2_panel": ("74885-5", "ERBB2 gene (HER2) duplication associated observations panel - Tissue by FISH"),
     "er": ("85337-4", "Estrogen receptor Ag [Presence] in Breast cancer specimen by Immune stain"),
+    "pr": ("85339-0", "Progesterone receptor Ag [Presence] in Breast cancer specimen by Immune stain"),
     "variant": ("69548-6", "Genetic variant assessment"),
     "gene": ("48018-6", "Gene studied [ID]"),
     "aa": ("48005-3", "Amino acid change (pHGVS)"),
@@ -144,6 +145,13 @@ HER2_POS = load("breast-her2-positive")
 DAB = rx("1424911", "dabrafenib")
 TRAST = rx("224905", "trastuzumab")
 TDXD = text("Enhertu (fam-trastuzumab deruxtecan-nxki)")
+
+
+RETESTED_AFTER_ONSET = (  # the breast-skin patient's skin metastasis appeared on 2025-11-15
+    add(observation("breast-skin", "er-new", loinc("er"), value=POSITIVE, effective="2025-12-01")),
+    add(observation("breast-skin", "pr-new", loinc("pr"), value=NEGATIVE, effective="2025-12-01")),
+    add(her2("breast-skin", "her2-retest", "her2_ihc", cc(text="1+"), "2025-12-01")),
+)
 
 
 def order(pid: str, drug: Json | str, **kw: Any) -> Json:
@@ -414,7 +422,15 @@ CASES: list[Case] = [
         set(),
     ),
     # S2 -------------------------------------------------------------------
-    case("S2 metastatic BCC (SNOMED), vismodegib stopped", "S2", True, "patient-view", BCC, {"S2", "P1"}),
+    case("S2 metastatic BCC (SNOMED), never on a hedgehog inhibitor", "S2", True, "patient-view", BCC, {"S2", "P1"}),
+    case(
+        "S2 vismodegib stopped years ago (previously treated)",
+        "S2",
+        False,
+        "patient-view",
+        variant(BCC, add(med_request("bcc-met", "erivedge-old", text("vismodegib 150 mg capsule"), status="stopped"))),
+        {"P1"},
+    ),
     case(
         "S2 BCC + secondary in ICD-10-CM",
         "S2",
@@ -861,21 +877,33 @@ CASES: list[Case] = [
         {"B1", "P1"},
     ),
     case(
-        "B1 receptors re-tested after onset",
+        "B1 ER, PR and HER2 re-tested after onset",
         "B1",
         False,
+        "patient-view",
+        variant(BREAST_SKIN, *RETESTED_AFTER_ONSET),
+        {"P1"},
+    ),
+    case(
+        "B1 only ER re-tested after onset",
+        "B1",
+        True,
         "patient-view",
         variant(
             BREAST_SKIN, add(observation("breast-skin", "er-new", loinc("er"), value=POSITIVE, effective="2025-12-01"))
         ),
-        {"P1"},
+        {"B1", "P1"},
     ),
     case(
-        "B1 HER2 re-tested on the day of onset",
+        "B1 ER and PR re-tested after onset, HER2 on the day of onset",
         "B1",
         False,
         "patient-view",
-        variant(BREAST_SKIN, add(her2("breast-skin", "her2-new", "her2_ihc", cc(text="1+"), "2025-11-15"))),
+        variant(
+            BREAST_SKIN,
+            *RETESTED_AFTER_ONSET[:2],
+            add(her2("breast-skin", "her2-new", "her2_ihc", cc(text="1+"), "2025-11-15")),
+        ),
         {"P1"},
     ),
     case(
@@ -1027,9 +1055,9 @@ CASES: list[Case] = [
         draft=order("breast-skin", TRAST),
     ),
     case(
-        "B3 pertuzumab with mCODE HER2 negative, breast in remission",
+        "B3 pertuzumab with mCODE HER2 negative, breast in remission (no active breast cancer)",
         "B3",
-        True,
+        False,
         "order-sign",
         bundle(
             patient("cancer-patient-jenny-m", "Jenny", "M"),
@@ -1038,7 +1066,7 @@ CASES: list[Case] = [
             load_mcode("Observation-tumor-marker-test-er-jenny-m", "cancer-patient-jenny-m"),
             load_mcode("Observation-tumor-marker-test-pr-jenny-m", "cancer-patient-jenny-m"),
         ),
-        {"B3:no_condition"},
+        set(),
         draft=order("cancer-patient-jenny-m", text("Perjeta 420 mg")),
     ),
     case(
@@ -1126,9 +1154,7 @@ CASES: list[Case] = [
         "P1",
         True,
         "patient-view",
-        variant(
-            BREAST_SKIN, add(observation("breast-skin", "er-new", loinc("er"), value=POSITIVE, effective="2025-12-01"))
-        ),
+        variant(BREAST_SKIN, *RETESTED_AFTER_ONSET),
         {"P1"},
     ),
     case(

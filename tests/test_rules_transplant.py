@@ -241,20 +241,20 @@ def test_t1_card_content(client):
     assert "doi.org/10.1016/j.ejca.2023.113252" in card["source"]["url"]
     for caveat in ("liver", "lung", "wound healing", "trough"):
         assert caveat in card["detail"]
-    assert card["selectionBehavior"] == "at-most-one"
-    (suggestion,) = card["suggestions"]
-    assert suggestion["isRecommended"] is False
-    delete, create = suggestion["actions"]
-    assert delete == {
-        "type": "delete",
-        "description": "Remove the draft tacrolimus order",
-        "resourceId": "MedicationRequest/draft-1",
-    }
+    assert card["selectionBehavior"] == "any"
+    referral, proposal = card["suggestions"]
+    assert referral["isRecommended"] is True and proposal["isRecommended"] is False
+    assert all(a["type"] == "create" for s in card["suggestions"] for a in s["actions"])  # the draft is never removed
+    (refer,) = referral["actions"]
+    assert refer["resource"]["resourceType"] == "ServiceRequest"
+    assert refer["resource"]["reasonReference"] == [{"reference": "Condition/cscc-scalp"}]
+    (create,) = proposal["actions"]
     new = create["resource"]
     assert new["resourceType"] == "MedicationRequest"
     assert (new["status"], new["intent"]) == ("draft", "proposal")
     assert new["subject"] == {"reference": f"Patient/{P}"}
     assert new["medicationCodeableConcept"]["coding"][0]["code"] == "35302"
+    assert new["reasonReference"] == [{"reference": "Condition/cscc-scalp"}]
     assert "dosageInstruction" not in new and "dispenseRequest" not in new
     assert all(r["display"] for r in card["overrideReasons"])
     evidence = card["extension"]["org.cdshooks.evidence"]

@@ -4,35 +4,39 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from cdshooks.clinical import products
+from cdshooks.clinical.markers import Braf, braf_status
+from cdshooks.clinical.tumours import tumours
 from cdshooks.record import PatientRecord
-from cdshooks.rules.common import CHECKPOINT_INHIBITOR, metastatic, on_drug, pending_requests
-from cdshooks.rules.markers import Braf, braf_status
+from cdshooks.rules.common import pending_requests
 from cdshooks.rules.registry import ORDER_HOOKS, PATIENT_VIEW, Finding, fire, rule
 from cdshooks.terminology import vs
 
-MELANOMA = vs("melanoma")
-METASTATIC_MELANOMA = vs("metastatic_melanoma")
 BRAF_MEK_INHIBITOR = vs("braf_or_mek_inhibitor")
+CHECKPOINT = vs("checkpoint_inhibitor")
 BRAF_TEST = vs("braf_test_order")
 
 
 @rule(
     "M1",
-    version="1.0.0",
+    version="2.0.0",
     hooks=PATIENT_VIEW | {"order-select"},
     needs={"observations", "service_requests"},
     reads={"conditions"},
     fills={"condition", "cancer"},
-    fires_when="Metastatic melanoma with no final BRAF result and no BRAF test pending or among the draft orders.",
+    fires_when=(
+        "Metastatic melanoma (a recorded or recurrent melanoma with its metastasis, or a metastatic melanoma code) "
+        "with no final BRAF result and no BRAF test pending or among the draft orders."
+    ),
     silent_when=(
-        "a final BRAF result exists (preliminary results do not count)",
+        "a final BRAF result exists (preliminary results do not count; a narrative or panel result counts)",
         "a BRAF test is already ordered or drafted",
-        "the melanoma is not metastatic",
+        "the melanoma is not metastatic, or the metastases belong to another primary",
     ),
 )
 def m1_test_braf(record: PatientRecord) -> Iterator[Finding]:
     """Metastatic melanoma with no final BRAF result and no BRAF test pending or drafted."""
-    spread = metastatic(record, MELANOMA, METASTATIC_MELANOMA)
+    spread = tumours(record).metastatic("melanoma")
     if spread is None or braf_status(record) is not None or pending_requests(record, BRAF_TEST):
         return
     yield fire(*spread.evidence, condition=spread.condition.ref, cancer=spread.condition.concept.label)
@@ -40,7 +44,7 @@ def m1_test_braf(record: PatientRecord) -> Iterator[Finding]:
 
 @rule(
     "M2",
-    version="1.0.0",
+    version="2.0.0",
     hooks=ORDER_HOOKS,
     needs={"observations"},
     reads={"conditions", "service_requests"},
@@ -53,26 +57,24 @@ def m1_test_braf(record: PatientRecord) -> Iterator[Finding]:
     },
     fires_when=(
         "A BRAF or MEK inhibitor is ordered without a documented BRAF V600E/K: a warning when untested, pending or "
-        "another variant, critical when BRAF wild-type is documented."
+        "another variant, critical when BRAF V600 wild-type is documented."
     ),
-    silent_when=("BRAF V600E or V600K is documented (variant, mutation analysis or V600E IHC)",),
+    silent_when=(
+        "BRAF V600E or V600K is documented (variant, narrative, c. or p. notation, mutation analysis or V600E IHC)",
+    ),
 )
 def m2_targeted_therapy_without_v600(record: PatientRecord) -> Iterator[Finding]:
     """A BRAF or MEK inhibitor is being ordered without a documented BRAF V600E/K."""
-    orders = [
-        (order, drug)
-        for order in record.focus_orders
-        if order.resource_type == "MedicationRequest" and (drug := BRAF_MEK_INHIBITOR.member(order.concept))
-    ]
+    orders = products.ordered(record, BRAF_MEK_INHIBITOR)
     if not orders:
         return
     braf = braf_status(record)
     if braf is not None and braf.kind is Braf.V600:
         return
-    melanoma = [*record.conditions_in(METASTATIC_MELANOMA), *record.conditions_in(MELANOMA)]
+    melanoma = [t.condition for t in tumours(record).of_kind("melanoma")]
     pending = pending_requests(record, BRAF_TEST)
     if braf is not None and braf.kind is Braf.WILD_TYPE:
-        variant = "wild_type"
+        variant: str | None = "wild_type"
     elif braf is not None and braf.kind is Braf.OTHER:
         variant = "not_v600"
     elif pending:
@@ -89,18 +91,22 @@ def m2_targeted_therapy_without_v600(record: PatientRecord) -> Iterator[Finding]
 
 @rule(
     "M3",
-    version="1.0.0",
+    version="2.0.0",
     hooks=PATIENT_VIEW,
     needs={"medications", "observations"},
     reads={"conditions"},
     fills={"condition", "cancer", "result"},
-    fires_when="Metastatic melanoma with BRAF V600E/K, on neither BRAF/MEK nor PD-1 therapy.",
-    silent_when=("on a BRAF/MEK inhibitor or a PD-1/PD-L1 inhibitor", "no V600E/K result", "not metastatic"),
+    fires_when="Metastatic melanoma with BRAF V600E/K, on neither BRAF/MEK nor checkpoint-inhibitor therapy.",
+    silent_when=(
+        "on a BRAF/MEK inhibitor or an immune checkpoint inhibitor",
+        "no V600E/K result",
+        "not metastatic, or the metastases belong to another primary",
+    ),
 )
 def m3_v600_treatment_options(record: PatientRecord) -> Iterator[Finding]:
-    """Metastatic melanoma with BRAF V600E/K, on neither BRAF/MEK nor PD-1 therapy."""
-    spread = metastatic(record, MELANOMA, METASTATIC_MELANOMA)
-    if spread is None or on_drug(record, BRAF_MEK_INHIBITOR) or on_drug(record, CHECKPOINT_INHIBITOR):
+    """Metastatic melanoma with BRAF V600E/K, on neither BRAF/MEK nor checkpoint therapy."""
+    spread = tumours(record).metastatic("melanoma")
+    if spread is None or products.current(record, BRAF_MEK_INHIBITOR) or products.current(record, CHECKPOINT):
         return
     braf = braf_status(record)
     if braf is None or braf.kind is not Braf.V600:

@@ -45,7 +45,10 @@ class Finding:
 
 
 def fire(*evidence: Fact | None, variant: str | None = None, **bindings: str) -> Finding:
-    return Finding(tuple(e for e in evidence if e is not None), bindings, variant)
+    """A finding; its evidence lists each resource once (a panel and its component are one resource)."""
+    seen: set[str] = set()
+    unique = [e for e in evidence if e is not None and not (e.ref in seen or seen.add(e.ref))]
+    return Finding(tuple(unique), bindings, variant)
 
 
 Evaluate = Callable[[PatientRecord], Iterable[Finding]]

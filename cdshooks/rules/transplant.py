@@ -4,105 +4,124 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from cdshooks.clinical import products
+from cdshooks.clinical.transplant import liver_or_lung_recipient, transplant_fact
+from cdshooks.clinical.tumours import tumours
 from cdshooks.record import PatientRecord
-from cdshooks.rules.common import metastatic, on_drug, transplant_fact
+from cdshooks.rules.common import unique
 from cdshooks.rules.registry import ORDER_HOOKS, PATIENT_VIEW, Finding, fire, rule
 from cdshooks.terminology import vs
 
-CSCC = vs("cutaneous_scc")
-METASTATIC_SCC = vs("metastatic_scc")
 IMMUNOSUPPRESSANT = vs("calcineurin_or_antimetabolite")
 MTOR = vs("mtor_inhibitor")
-CHECKPOINT = vs("pd1_pdl1_inhibitor")
+SIROLIMUS = vs("sirolimus")
+CHECKPOINT = vs("checkpoint_inhibitor")
+TRANSPLANT_TEAM_REFERRAL = vs("transplant_team_referral")
+
+
+def _conversion_under_way(record: PatientRecord) -> bool:
+    """A transplant-team referral or a sirolimus proposal is among the draft orders already."""
+    for order in record.draft_orders:
+        if order.resource_type == "ServiceRequest" and TRANSPLANT_TEAM_REFERRAL.matches(order.concept):
+            return True
+        if order.resource_type == "MedicationRequest" and products.drug_of(order, SIROLIMUS, record) is not None:
+            return True
+    return False
 
 
 @rule(
     "T1",
-    version="1.0.0",
+    version="2.0.0",
     hooks=ORDER_HOOKS,
     needs={"medications"},
     reads={"conditions", "procedures"},
-    fills={"order", "drug"},
+    fills={"order", "drug", "condition"},
+    variants={"no_sirolimus": {"order", "drug", "condition"}},
     fires_when=(
-        "A draft order for tacrolimus, cyclosporine, azathioprine or mycophenolate, for a solid-organ transplant "
-        "recipient with an active cutaneous SCC."
+        "A draft order for systemic tacrolimus, cyclosporine, azathioprine or mycophenolate, for a solid-organ "
+        "transplant recipient with an active cutaneous SCC: refer to the transplant team and, except for liver or "
+        "lung recipients, propose sirolimus for the team's review (the current order is kept)."
     ),
     silent_when=(
-        "the patient is already on sirolimus or everolimus",
-        "no solid-organ transplant (cornea, bone marrow and stem cells are not solid organs)",
-        "the cSCC is resolved, refuted or entered in error",
-        "the drug is a topical or ophthalmic form (ointment, eye drops)",
+        "the patient is already on systemic sirolimus or everolimus",
+        "no solid-organ transplant (cornea, bone marrow, stem cells and skin grafts are not solid organs)",
+        "the cSCC is resolved (also by an abatement date), refuted or entered in error",
+        "the drug is a topical or ophthalmic form (ointment, eye drops), whatever its ingredient code",
+        "a transplant-team referral or a sirolimus proposal is already among the draft orders",
     ),
 )
-def t1_switch_to_sirolimus(record: PatientRecord) -> Iterator[Finding]:
+def t1_consider_sirolimus(record: PatientRecord) -> Iterator[Finding]:
     """A CNI/antimetabolite is being ordered for a transplant recipient with active cSCC."""
-    if on_drug(record, MTOR):
+    if products.current(record, MTOR) is not None or _conversion_under_way(record):
         return
     transplant = transplant_fact(record)
-    cscc = record.conditions_in(CSCC)
+    cscc = tumours(record).active("cscc")
     if transplant is None or not cscc:
         return
-    for order in record.focus_orders:
-        drug = IMMUNOSUPPRESSANT.member(order.concept) if order.resource_type == "MedicationRequest" else None
-        if drug is not None:
-            yield fire(transplant, cscc[0], order, order=order.ref, drug=drug.title)
+    variant = "no_sirolimus" if liver_or_lung_recipient(record) else None
+    condition = cscc[0].condition
+    for order, drug in products.ordered(record, IMMUNOSUPPRESSANT):
+        yield fire(
+            *unique(transplant, condition, order),
+            variant=variant,
+            order=order.ref,
+            drug=drug.title,
+            condition=condition.ref,
+        )
 
 
 @rule(
     "T2",
-    version="1.0.0",
+    version="2.0.0",
     hooks=PATIENT_VIEW,
     needs={"medications"},
     reads={"conditions", "procedures"},
     fills={"condition", "drug"},
     fires_when=(
-        "A solid-organ transplant recipient with metastatic or multiple cutaneous SCC is still on a calcineurin "
-        "inhibitor or antimetabolite."
+        "A solid-organ transplant recipient with metastatic or multiple cutaneous SCC is still on a systemic "
+        "calcineurin inhibitor or antimetabolite."
     ),
     silent_when=(
-        "the patient is already on sirolimus or everolimus",
-        "no current calcineurin inhibitor or antimetabolite",
-        "a single, non-metastatic cSCC",
+        "the patient is already on systemic sirolimus or everolimus",
+        "no current systemic calcineurin inhibitor or antimetabolite (ointments and eye drops do not count)",
+        "a single, non-metastatic cSCC (one tumour recorded twice — problem list and encounter diagnosis, same or "
+        "missing site, onsets within 30 days — is one)",
     ),
 )
 def t2_review_immunosuppression(record: PatientRecord) -> Iterator[Finding]:
     """Transplant recipient with metastatic or multiple cSCC, still on a CNI/antimetabolite."""
-    if on_drug(record, MTOR):
+    if products.current(record, MTOR) is not None:
         return
     transplant = transplant_fact(record)
-    cscc = record.conditions_in(CSCC)
-    current = record.medications_in(IMMUNOSUPPRESSANT)
+    cscc = tumours(record).active("cscc")
+    current = products.current_medications(record, IMMUNOSUPPRESSANT)
     if transplant is None or not cscc or not current:
         return
-    spread = metastatic(record, CSCC, METASTATIC_SCC)
+    spread = tumours(record).metastatic("cscc")
     if spread is None and len(cscc) < 2:
         return
-    drug = IMMUNOSUPPRESSANT.member(current[0].concept)
-    yield fire(
-        transplant,
-        *cscc,
-        *(spread.evidence if spread else ()),
-        current[0],
-        condition=cscc[0].ref,
-        drug=drug.title if drug else current[0].concept.label,
-    )
+    fact, drug = current[0]
+    evidence = [c for t in cscc for c in t.records[:1]] + (list(spread.secondaries[:1]) if spread else [])
+    yield fire(*unique(transplant, *evidence, fact), condition=(spread or cscc[0]).condition.ref, drug=drug.title)
 
 
 @rule(
     "T3",
-    version="1.0.0",
+    version="2.0.0",
     hooks=ORDER_HOOKS,
     reads={"conditions", "procedures"},
     fills={"order", "drug"},
-    fires_when="A PD-1/PD-L1 inhibitor is ordered for a solid-organ transplant recipient.",
+    fires_when=(
+        "An immune checkpoint inhibitor (PD-1, PD-L1, CTLA-4 or LAG-3, subcutaneous co-formulations included) is "
+        "ordered for a solid-organ transplant recipient (a Z94 status, a T86 complication of the graft, or the "
+        "transplant procedure)."
+    ),
     silent_when=("the transplant status is refuted or entered in error", "no solid-organ transplant"),
 )
 def t3_checkpoint_inhibitor_after_transplant(record: PatientRecord) -> Iterator[Finding]:
-    """A PD-1/PD-L1 inhibitor is being ordered for a solid-organ transplant recipient."""
+    """A checkpoint inhibitor is being ordered for a solid-organ transplant recipient."""
     transplant = transplant_fact(record)
     if transplant is None:
         return
-    for order in record.focus_orders:
-        drug = CHECKPOINT.member(order.concept) if order.resource_type == "MedicationRequest" else None
-        if drug is not None:
-            yield fire(transplant, order, order=order.ref, drug=drug.title)
+    for order, drug in products.ordered(record, CHECKPOINT):
+        yield fire(transplant, order, order=order.ref, drug=drug.title)
