@@ -15,7 +15,7 @@ STEPS = [
     ("request", {"cdshooks.protocol"}),
     ("fhir access", {"cdshooks.fhir_access", "cdshooks.fhir_client"}),
     ("prefetch", {"cdshooks.prefetch"}),
-    ("record", {"cdshooks.record"}),
+    ("record", {"cdshooks.record", "cdshooks.clinical"}),
     ("rules", {"cdshooks.engine", "cdshooks.rules"}),
     ("cards", {"cdshooks.render", "cdshooks.cards", "cdshooks.catalogue"}),
 ]

@@ -211,3 +211,13 @@ def test_a_new_data_domain_is_the_table_one_reader_and_one_rule(
     assert fired(body) == []  # another patient's data is dropped for a new domain too
     del body["prefetch"]["allergies"]
     assert fired(body) == []  # data it needs is missing: the rule is skipped, not guessed
+
+
+def test_evidence_lists_each_resource_once() -> None:
+    from cdshooks.facts import Fact
+    from cdshooks.fhir_read import Concept
+    from cdshooks.rules.registry import fire
+
+    a, b = Fact("Condition/a", Concept(), None), Fact("Condition/b", Concept(), None)
+    panel, component = Fact("Observation/p", Concept(text="panel"), None), Fact("Observation/p", Concept(), None)
+    assert fire(a, b, a, None, panel, component).evidence == (a, b, panel)
