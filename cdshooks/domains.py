@@ -28,16 +28,22 @@ from cdshooks.readers import (
     read_patient,
     read_procedure,
     read_request,
+    relevant,
 )
 from cdshooks.terminology import valuesets
 
 Reader = Callable[[Mapping[str, Any], ReadContext], Fact | SetAside]
 Follow = Callable[[Mapping[str, Any]], list[tuple[str, str]]]  # resource -> [(reference, resource type)]
+Relevant = Callable[[Mapping[str, Any], ReadContext], bool]
 PATIENT = "{{context.patientId}}"
 
 
 def _nothing(_resource: Mapping[str, Any]) -> list[tuple[str, str]]:
     return []
+
+
+def _always(_resource: Mapping[str, Any], _context: ReadContext) -> bool:
+    return True
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,7 @@ class Domain:
     resource_types: frozenset[str]
     read: Reader
     follow: Follow = _nothing
+    relevant: Relevant = _always  # a cheap look: may a rule's value set match this resource at all?
 
     def prefetch_keys(self) -> dict[str, PrefetchKey]:
         return {key: PrefetchKey(template, self.name) for key, template in self.prefetch.items()}
@@ -70,7 +77,13 @@ def _table() -> dict[str, Domain]:
     observations = f"Observation?patient={PATIENT}&code={_loinc_codes('prefetch_observations')}"
     rows = [
         Domain("patient", {"patient": f"Patient/{PATIENT}"}, frozenset({"Patient"}), read_patient),
-        Domain("conditions", {"conditions": f"Condition?patient={PATIENT}"}, frozenset({"Condition"}), read_condition),
+        Domain(
+            "conditions",
+            {"conditions": f"Condition?patient={PATIENT}"},
+            frozenset({"Condition"}),
+            read_condition,
+            relevant=relevant,
+        ),
         Domain(
             "medications",
             {
@@ -80,8 +93,15 @@ def _table() -> dict[str, Domain]:
             frozenset({"MedicationRequest", "MedicationStatement"}),
             read_medication,
             medication_references,
+            relevant,
         ),
-        Domain("procedures", {"procedures": f"Procedure?patient={PATIENT}"}, frozenset({"Procedure"}), read_procedure),
+        Domain(
+            "procedures",
+            {"procedures": f"Procedure?patient={PATIENT}"},
+            frozenset({"Procedure"}),
+            read_procedure,
+            relevant=relevant,
+        ),
         Domain(
             "observations",
             {"observations": observations},
@@ -94,13 +114,21 @@ def _table() -> dict[str, Domain]:
             {"serviceRequests": f"ServiceRequest?patient={PATIENT}"},
             frozenset({"ServiceRequest"}),
             read_request,
+            relevant=relevant,
         ),
-        Domain("encounters", {"encounters": f"Encounter?patient={PATIENT}"}, frozenset({"Encounter"}), read_encounter),
+        Domain(
+            "encounters",
+            {"encounters": f"Encounter?patient={PATIENT}"},
+            frozenset({"Encounter"}),
+            read_encounter,
+            relevant=relevant,
+        ),
         Domain(
             "episodes_of_care",
             {"episodesOfCare": f"EpisodeOfCare?patient={PATIENT}"},
             frozenset({"EpisodeOfCare"}),
             read_episode,
+            relevant=relevant,
         ),
     ]
     return {row.name: row for row in rows}
@@ -111,7 +139,10 @@ DOMAINS: dict[str, Domain] = _table()
 
 def domain_for_type(resource_type: str) -> Domain | None:
     """The domain holding resources of this type (None: the record does not read them)."""
-    return next((d for d in DOMAINS.values() if resource_type in d.resource_types), None)
+    for domain in DOMAINS.values():
+        if resource_type in domain.resource_types:
+            return domain
+    return None
 
 
 def prefetch_keys(domains: set[str] | frozenset[str]) -> dict[str, PrefetchKey]:

@@ -185,14 +185,21 @@ def bundle_resources(bundle: dict[str, Any]) -> Iterator[dict[str, Any]]:
             yield resource
 
 
-def flatten(resources: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """Resources with nested Bundles expanded, OperationOutcomes dropped."""
-    for resource in resources:
-        kind = resource.get("resourceType")
-        if kind == "Bundle":
-            yield from flatten(bundle_resources(resource))
-        elif kind != "OperationOutcome":
-            yield resource
+def flatten(resources: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Resources with nested Bundles expanded (iteratively: nesting costs no recursion), OperationOutcomes dropped."""
+    found: list[dict[str, Any]] = []
+    pending = [iter(resources)]
+    while pending:
+        for resource in pending[-1]:
+            kind = resource.get("resourceType")
+            if kind == "Bundle":
+                pending.append(bundle_resources(resource))
+                break
+            if kind != "OperationOutcome":
+                found.append(resource)
+        else:
+            pending.pop()
+    return found
 
 
 class ResourceIndex:
@@ -200,12 +207,14 @@ class ResourceIndex:
 
     References point to a resource in several ways EHRs use: relative (`Medication/123`), absolute
     (`https://ehr/fhir/Medication/123`, possibly with `/_history/n`), or a Bundle entry's `fullUrl`
-    (`urn:uuid:…`). Contained resources (`#id`) are resolved against the referring resource.
+    (`urn:uuid:…`). Contained resources (`#id`) are resolved against the referring resource. The maps
+    of a resource type are built the first time a reference to that type is resolved: most calls
+    resolve none, or only Medications.
     """
 
     def __init__(self) -> None:
-        self._by_key: dict[str, dict[str, Any]] = {}
-        self._by_url: dict[str, dict[str, Any]] = {}
+        self._values: list[tuple[dict[str, Any], str | None]] = []
+        self._maps: dict[str, tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]] = {}
 
     @classmethod
     def over(cls, values: Iterable[dict[str, Any]]) -> ResourceIndex:
@@ -216,22 +225,38 @@ class ResourceIndex:
 
     def add(self, value: dict[str, Any], full_url: str | None = None) -> None:
         """Index a resource (a Bundle: its entries, recursively; OperationOutcomes are skipped)."""
-        kind = value.get("resourceType")
-        if kind == "Bundle":
-            for entry in as_list(value.get("entry")):
-                if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
-                    url = entry.get("fullUrl")
-                    self.add(entry["resource"], url if isinstance(url, str) else None)
-            return
-        if not isinstance(kind, str) or kind == "OperationOutcome":
-            return
-        if isinstance(value.get("id"), str):
-            self._by_key.setdefault(f"{kind}/{value['id']}", value)
-        if full_url:
-            self._by_url.setdefault(full_url.strip(), value)
+        self._values.append((value, full_url))
+        for kind, (by_key, by_url) in self._maps.items():
+            self._index(value, full_url, kind, by_key, by_url)
 
-    def __contains__(self, key: str) -> bool:
-        return key in self._by_key
+    def _maps_of(self, kind: str) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+        maps = self._maps.get(kind)
+        if maps is None:
+            maps = self._maps[kind] = ({}, {})
+            for value, full_url in self._values:
+                self._index(value, full_url, kind, *maps)
+        return maps
+
+    @staticmethod
+    def _index(
+        value: dict[str, Any], full_url: str | None, kind: str, by_key: dict[str, Any], by_url: dict[str, Any]
+    ) -> None:
+        pending = [(value, full_url)]
+        while pending:
+            resource, url = pending.pop()
+            found = resource.get("resourceType")
+            if found == "Bundle":
+                for entry in reversed(as_list(resource.get("entry"))):  # the first of two equal ids wins
+                    if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
+                        entry_url = entry.get("fullUrl")
+                        pending.append((entry["resource"], entry_url if isinstance(entry_url, str) else None))
+                continue
+            if found != kind:
+                continue
+            if isinstance(resource.get("id"), str):
+                by_key.setdefault(f"{kind}/{resource['id']}", resource)
+            if url:
+                by_url.setdefault(url.strip(), resource)
 
     def resolve(self, ref: str, kind: str, referrer: dict[str, Any] | None = None) -> dict[str, Any] | None:
         """The resource of type `kind` that `ref` points to, if the call holds it."""
@@ -243,8 +268,9 @@ class ResourceIndex:
                 if isinstance(contained, dict) and contained.get("id") == ref[1:]:
                     return contained if contained.get("resourceType") == kind else None
             return None
-        found = self._by_url.get(ref)
+        by_key, by_url = self._maps_of(kind)
+        found = by_url.get(ref)
         if found is None:
             rid = reference_id(ref, kind)
-            found = self._by_key.get(f"{kind}/{rid}") if rid else None
-        return found if found is not None and found.get("resourceType") == kind else None
+            found = by_key.get(f"{kind}/{rid}") if rid else None
+        return found

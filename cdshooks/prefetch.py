@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from cdshooks.domains import PrefetchKey, domain_for_type
+from cdshooks.domains import DOMAINS, PrefetchKey
 from cdshooks.errors import ApiError
 from cdshooks.fhir_client import FhirClient, FhirError
 from cdshooks.fhir_read import ResourceIndex, as_list, flatten, reference, reference_id
@@ -169,9 +169,12 @@ def _follow_references(
     """Read from the server what the domains' resources reference and the call does not hold; count, per
     domain, the references that stay unresolved (that domain's rules are then skipped, not guessed)."""
     wanted: dict[str, tuple[str, str]] = {}  # reference -> (domain, type)
+    following = {
+        kind: d for d in DOMAINS.values() if d.name in domains and d.follow is not None for kind in d.resource_types
+    }
     for resource in flatten(result.resources):
-        found = domain_for_type(str(resource.get("resourceType")))
-        if found is None or found.name not in domains:
+        found = following.get(resource.get("resourceType"))  # type: ignore[arg-type]
+        if found is None:
             continue
         for ref, kind in found.follow(resource):
             if result.index.resolve(ref, kind, resource) is None:

@@ -47,6 +47,7 @@ from cdshooks.fhir_read import (
     reference_id,
     status_code,
 )
+from cdshooks.terminology import relevance
 
 # Extensions and elements that tie a condition to another (a metastasis to its primary).
 RELATED_CONDITION_EXTENSIONS = {
@@ -82,6 +83,58 @@ class ReadContext:
 
     def medication_concept(self, resource: Mapping[str, Any]) -> Concept:
         return self.medication(resource)[0]
+
+
+# the elements whose codes or words say what a resource is about (a panel: its components too)
+ABOUT = {
+    "Condition": ("code",),
+    "Procedure": ("code",),
+    "ServiceRequest": ("code",),
+    "Observation": ("code", "component"),
+    "Encounter": ("type", "serviceType", "reasonCode"),
+    "EpisodeOfCare": ("type",),
+}
+
+
+def _codes_and_words(value: Any, codes: list[str], words: list[str]) -> None:
+    """Collect the codes and texts of a CodeableConcept, a Coding, a list of them or of components."""
+    for item in value if isinstance(value, list) else (value,):
+        if not isinstance(item, dict):
+            continue
+        if isinstance(item.get("text"), str):
+            words.append(item["text"])
+        if "code" in item and isinstance(item["code"], dict):  # an Observation component
+            _codes_and_words(item["code"], codes, words)
+            continue
+        for coding in item.get("coding", ()) if isinstance(item.get("coding"), list) else (item,):
+            if isinstance(coding, dict):
+                if isinstance(coding.get("code"), str):
+                    codes.append(coding["code"])
+                if isinstance(coding.get("display"), str):
+                    words.append(coding["display"])
+
+
+def relevant(resource: Mapping[str, Any], ctx: ReadContext) -> bool:
+    """Whether any rule's value set could match the resource (a cheap look before it is read)."""
+    codes: list[str] = []
+    words: list[str] = []
+    kind = resource.get("resourceType")
+    if kind in ("MedicationRequest", "MedicationStatement"):
+        if "medicationCodeableConcept" in resource:
+            _codes_and_words(resource["medicationCodeableConcept"], codes, words)
+        else:
+            med_ref = resource.get("medicationReference")
+            if isinstance(med_ref, dict) and isinstance(med_ref.get("display"), str):
+                words.append(med_ref["display"])
+            found = ctx.index.resolve(reference(med_ref), "Medication", dict(resource))
+            if found is None:
+                return True  # unresolved: the reader marks it, the fetch step has reported it
+            _codes_and_words(found.get("code"), codes, words)
+    else:
+        for name in ABOUT.get(str(kind), ()):
+            _codes_and_words(resource.get(name), codes, words)
+    terms = relevance()
+    return terms.any_code(codes) or terms.any_name(" ".join(words))
 
 
 def ref_of(resource: Mapping[str, Any]) -> str:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from cdshooks.domains import DOMAINS, domain_for_type
+from cdshooks.domains import DOMAINS, Domain, domain_for_type
 from cdshooks.facts import (
     CLOSED_ORDER_STATUS,
     ConditionFact,
@@ -211,15 +211,17 @@ def build_record(
     by_domain: dict[str, list[Mapping[str, Any]]] = {}
     seen: set[str] = set()
     set_aside: list[SetAside] = []
+    types: dict[str, Domain | None] = {}
     for r in flatten(resources):
-        domain = domain_for_type(str(r.get("resourceType")))
-        if domain is None:
-            continue
+        kind = str(r.get("resourceType"))
+        domain = types[kind] if kind in types else types.setdefault(kind, domain_for_type(kind))
+        if domain is None or not domain.relevant(r, context):
+            continue  # no rule's value set could match it: not read further
         key = ref_of(r) if r.get("id") else None
         if key and key in seen:
             continue
         if patient_of(r) != patient_id:
-            set_aside.append(SetAside(key or str(r.get("resourceType")), "about another patient"))
+            set_aside.append(SetAside(key or kind, "about another patient"))
             continue
         if key:
             seen.add(key)

@@ -276,6 +276,33 @@ def valuesets() -> dict[str, ValueSet]:
     return load_valuesets(data_dir("valuesets"))
 
 
+@dataclass(frozen=True)
+class Relevance:
+    """What any value set could match: every code (as EHRs write it, dots and case aside) and every name.
+
+    A resource none of whose codes or words is here can matter to no rule, so the record does not
+    read it further: most of a chart (hypertension, statins, routine visits) is passed over at the
+    cost of a set lookup.
+    """
+
+    codes: frozenset[str]
+    names: re.Pattern[str] | None
+
+    def any_code(self, codes: list[str]) -> bool:
+        return any(code.replace(".", "").upper() in self.codes for code in codes)
+
+    def any_name(self, text: str) -> bool:
+        return bool(text) and self.names is not None and self.names.search(text.lower()) is not None
+
+
+@lru_cache(maxsize=1)
+def relevance() -> Relevance:
+    sets = [s for s in valuesets().values() if not s.parts]
+    codes = frozenset(code.replace(".", "").upper() for s in sets for _, code in s.members)
+    names = sorted({n for s in sets for n in s.names}, key=len, reverse=True)
+    return Relevance(codes, _word_pattern(names))
+
+
 @lru_cache(maxsize=1)
 def _titles() -> dict[tuple[str, str], str]:
     """The title of the first (ungrouped) value set holding each code."""
