@@ -1,4 +1,9 @@
-"""HTTP endpoints of the CDS Hooks protocol: discovery, service call, feedback."""
+"""HTTP endpoints of the CDS Hooks protocol: discovery, service call, feedback.
+
+A hook call's cards are written to the ledger, with the call's replay row, before the
+response leaves (`cdshooks.ledger`). Feedback is taken only for cards in the ledger
+issued to the same client at the same service, within a per-issuer quota.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +15,15 @@ import time
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from cdshooks.errors import ApiError, parse_as
+from cdshooks.client_auth import ClientAuthentication
+from cdshooks.errors import ApiError, parse_as, too_large
 from cdshooks.feedback import FeedbackStore
+from cdshooks.ledger import Issue, Ledger, issued_cards
 from cdshooks.pipeline import call_service
-from cdshooks.protocol import FeedbackRequest
+from cdshooks.protocol import FeedbackItem, FeedbackRequest
+from cdshooks.quota import FeedbackQuota
 from cdshooks.services import CdsService, all_services
 from cdshooks.settings import Settings
 
@@ -48,16 +56,35 @@ def json_depth_exceeds(value: Any, limit: int) -> bool:
     return False
 
 
-def read_json() -> Any:
+def read_body(limit: int) -> bytes:
+    """The request body, or 413 when it is longer than `limit` bytes — declared or, for a chunked upload, read.
+
+    The stream is wrapped to allow one byte more than the limit (the wrapper is made on
+    first read, after this is set), so a chunked body past the limit is detected and
+    refused instead of being cut at it.
+    """
+    request.max_content_length = limit + 1
+    try:
+        raw = request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        raise too_large(limit) from None
+    if len(raw) > limit:
+        raise too_large(limit)
+    return raw
+
+
+def read_json(limit: int | None = None) -> Any:
     """The request body as JSON, or a 4xx naming what is wrong with it.
 
-    The size limit is Flask's MAX_CONTENT_LENGTH (413); NaN/Infinity are refused, and
-    so is nesting deeper than MAX_JSON_DEPTH, so later steps never recurse without bound.
+    The size limit is CDSHOOKS_MAX_REQUEST_BYTES unless the endpoint sets a smaller one
+    (413); NaN/Infinity are refused, and so is nesting deeper than MAX_JSON_DEPTH, so
+    later steps never recurse without bound.
     """
     mimetype = request.mimetype or ""
     if mimetype != "application/json" and not mimetype.endswith("+json"):
         raise ApiError(415, "unsupported-media-type", "send the body as application/json", field="Content-Type")
-    raw = request.get_data(cache=True)
+    settings: Settings = current_app.config["CDSHOOKS_SETTINGS"]
+    raw = read_body(limit or settings.max_request_bytes)
     try:
         value = json.loads(raw, parse_constant=_no_constant)
     except RecursionError:
@@ -102,6 +129,17 @@ def call(service_id: str) -> Response:
         payload = read_json()
         hook_instance = loggable_instance(payload.get("hookInstance") if isinstance(payload, dict) else None)
         outcome = call_service(service, payload, settings)
+        issue = Issue(
+            service_id=service.id,
+            hook_instance=hook_instance,
+            iss=client.get("iss"),
+            tenant=client.get("tenant"),
+            patient_id=payload["context"]["patientId"],  # validated by the pipeline
+            cards=issued_cards(outcome.response),
+        )
+        ledger: Ledger = current_app.config["CDSHOOKS_LEDGER"]
+        ledger.maybe_prune()
+        _authentication().commit_with_token(lambda conn: ledger.record(conn, issue))
         status, cards, rules, missing = 200, len(outcome.response.cards), outcome.rules, outcome.missing_keys
         return jsonify(outcome.response.to_json())
     except ApiError as exc:
@@ -128,13 +166,66 @@ def call(service_id: str) -> Response:
         )
 
 
+UNKNOWN_CARD = "not a card this service issued to this client at this endpoint"
+
+
 @bp.post("/cds-services/<service_id>/feedback")
 def feedback(service_id: str) -> Response:
     service = service_or_404(service_id)
+    settings: Settings = current_app.config["CDSHOOKS_SETTINGS"]
     parsed = parse_as(
-        FeedbackRequest, read_json(), error="invalid-feedback", message="the feedback does not follow CDS Hooks 2.0"
+        FeedbackRequest,
+        read_json(min(settings.max_feedback_bytes, settings.max_request_bytes)),
+        error="invalid-feedback",
+        message="the feedback does not follow CDS Hooks 2.0",
     )
+    client = getattr(g, "cds_client", None) or {}
+    iss, tenant = client.get("iss"), client.get("tenant")
+    quota: FeedbackQuota = current_app.config["CDSHOOKS_FEEDBACK_QUOTA"]
+    wait = quota.take(iss, len(parsed.feedback))
+    if wait is not None:
+        log.warning("feedback quota exceeded", extra={"service": service.id, "iss": iss, "count": len(parsed.feedback)})
+        raise ApiError(
+            429,
+            "too-many-requests",
+            f"feedback quota of {quota.limit} items per {quota.window} s for this client reached; retry later",
+            headers={"Retry-After": str(wait)},
+        )
+    problems = _unissued(parsed.feedback, service.id, iss, tenant)
+    if problems:
+        log.warning("feedback refused", extra={"service": service.id, "iss": iss, "count": len(problems)})
+        message = "feedback is taken only for cards this service issued to this client"
+        raise ApiError(422, "unknown-card", message, problems=problems)
     store: FeedbackStore = current_app.config["CDSHOOKS_FEEDBACK"]
-    stored, duplicates = store.add(service.id, parsed.feedback)
-    log.info("feedback", extra={"service": service.id, "stored": stored, "duplicates": duplicates})
+    stored, duplicates = store.add(service.id, parsed.feedback, iss=iss, tenant=tenant)
+    log.info("feedback", extra={"service": service.id, "stored": stored, "duplicates": duplicates, "iss": iss})
     return jsonify({"stored": stored, "duplicates": duplicates})
+
+
+def _unissued(items: list[FeedbackItem], service_id: str, iss: str | None, tenant: str | None) -> list[dict[str, str]]:
+    """Problems for items whose card (or accepted suggestion) the ledger does not hold for this client and service.
+
+    A card issued to another client or at another service gets the same answer as one
+    never issued, so the answer tells nothing about other tenants' cards.
+    """
+    ledger: Ledger = current_app.config["CDSHOOKS_LEDGER"]
+    known = ledger.cards(item.card for item in items)
+    problems = []
+    for index, item in enumerate(items):
+        card = known.get(item.card)
+        if card is None or (card.service_id, card.iss, card.tenant) != (service_id, iss, tenant):
+            problems.append({"field": f"feedback.{index}.card", "problem": UNKNOWN_CARD})
+            continue
+        for position, accepted in enumerate(item.acceptedSuggestions or ()):
+            if accepted.id not in card.suggestion_uuids:
+                problems.append(
+                    {
+                        "field": f"feedback.{index}.acceptedSuggestions.{position}.id",
+                        "problem": "not a suggestion of this card",
+                    }
+                )
+    return problems
+
+
+def _authentication() -> ClientAuthentication:
+    return current_app.extensions["cdshooks.auth"]  # type: ignore[no-any-return]

@@ -17,6 +17,7 @@ from cdshooks.settings import Settings
 
 def prod(tmp_path: Path, **values: Any) -> Settings:
     values.setdefault("public_url", "https://cds.example.org")
+    values.setdefault("patient_key_secret", b"k" * 32)
     return Settings(sandbox=False, database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}", **values)
 
 
