@@ -21,10 +21,12 @@ from sqlalchemy import MetaData, Table, create_engine, event, inspect
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
+from cdshooks.settings import ConfigurationError
+
 metadata = MetaData()
 
 
-class SchemaMismatch(RuntimeError):
+class SchemaMismatch(ConfigurationError):
     """An existing table lacks columns this version writes (a database made by an older version)."""
 
 
