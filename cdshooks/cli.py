@@ -1,4 +1,9 @@
-"""Command line: `cdshooks serve` and `cdshooks call`."""
+"""Command line: `cdshooks serve` and `cdshooks call`.
+
+Modules are imported inside the commands: `serve` with the gevent worker class has to
+patch the standard library (sockets, ssl, threading) before Flask, requests or
+SQLAlchemy are imported, so that they all cooperate with gevent.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +13,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cdshooks.errors import ApiError
-from cdshooks.sandbox.store import BundleStore, StoreError
-from cdshooks.services import all_services
-from cdshooks.settings import Settings
-
 
 def _serve(args: argparse.Namespace) -> int:
-    from cdshooks.auth import ConfigurationError
+    if args.worker_class == "gevent":
+        from gevent import monkey
+
+        monkey.patch_all()  # the same call gunicorn's gevent worker makes again after the fork
     from cdshooks.server import serve
+    from cdshooks.settings import ConfigurationError, Settings
 
     try:
         settings = Settings.from_env(sandbox=args.sandbox)
-        serve(settings, args.host, args.port, args.workers, args.threads)
+        serve(settings, args.host, args.port, args.workers, args.threads, args.worker_class)
     except (ConfigurationError, ValueError) as exc:
         print(f"cdshooks: cannot start: {exc}", file=sys.stderr)
         return 2
@@ -38,9 +42,13 @@ def _load_json(path: str) -> dict[str, Any]:
 
 
 def _call(args: argparse.Namespace) -> int:
+    from cdshooks.errors import ApiError
     from cdshooks.logs import configure_logging
     from cdshooks.pipeline import call_service
     from cdshooks.sandbox.ehr import build_hook_request
+    from cdshooks.sandbox.store import BundleStore, StoreError
+    from cdshooks.services import all_services
+    from cdshooks.settings import Settings
 
     configure_logging()
 
@@ -87,7 +95,13 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--workers", type=int, default=2)
-    serve.add_argument("--threads", type=int, default=4)
+    serve.add_argument("--threads", type=int, default=4, help="threads per worker (gthread worker class only)")
+    serve.add_argument(
+        "--worker-class",
+        choices=["gevent", "gthread"],
+        default="gevent",
+        help="gevent (default): slow or idle connections cost a greenlet, not a thread; gthread: a thread pool",
+    )
     serve.add_argument(
         "--sandbox", action="store_true", help="no authentication, demo page and data (never in production)"
     )
