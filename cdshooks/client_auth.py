@@ -86,7 +86,7 @@ class ClientAuthentication:
         except Replayed:
             raise self._refusal("jti replayed") from None  # the same token, raced: nothing was written
         except SQLAlchemyError as exc:
-            raise self._unavailable(exc) from None
+            raise self._unavailable(exc, "record this call") from None
 
     def settle(self, response: Response) -> Response:
         """After a deferred endpoint that did not commit (an error answer): spend the token on its own."""
@@ -106,9 +106,9 @@ class ClientAuthentication:
         )
         return ApiError(401, "unauthorized", "invalid token")
 
-    def _unavailable(self, exc: Exception) -> ApiError:
-        log.error("authentication unavailable", extra={"reason": type(exc).__name__, "path": route_of()})
-        return ApiError(503, "unavailable", "the service cannot check tokens right now; retry later")
+    def _unavailable(self, exc: Exception, what: str = "check tokens") -> ApiError:
+        log.error("store unavailable", extra={"reason": type(exc).__name__, "path": route_of()})
+        return ApiError(503, "unavailable", f"the service cannot {what} right now; retry later")
 
     def _service(self) -> str | None:
         service_id = (request.view_args or {}).get("service_id")
