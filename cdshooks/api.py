@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from cdshooks.client_auth import ClientAuthentication
@@ -181,23 +182,35 @@ def feedback(service_id: str) -> Response:
     )
     client = getattr(g, "cds_client", None) or {}
     iss, tenant = client.get("iss"), client.get("tenant")
+    try:
+        return _take_feedback(service, parsed.feedback, iss, tenant)
+    except SQLAlchemyError as exc:
+        log.error("store unavailable", extra={"reason": type(exc).__name__, "service": service.id})
+        raise ApiError(503, "unavailable", "the service cannot store feedback right now; retry later") from None
+
+
+def _take_feedback(service: CdsService, items: list[FeedbackItem], iss: str | None, tenant: str | None) -> Response:
+    """Quota, then the ledger, then the store."""
     quota: FeedbackQuota = current_app.config["CDSHOOKS_FEEDBACK_QUOTA"]
-    wait = quota.take(iss, len(parsed.feedback))
+    if len(items) > quota.limit:
+        message = f"at most {quota.limit} feedback items per request (this client's quota per window)"
+        raise ApiError(400, "too-many-items", message, field="feedback")
+    wait = quota.take(iss, len(items))
     if wait is not None:
-        log.warning("feedback quota exceeded", extra={"service": service.id, "iss": iss, "count": len(parsed.feedback)})
+        log.warning("feedback quota exceeded", extra={"service": service.id, "iss": iss, "count": len(items)})
         raise ApiError(
             429,
             "too-many-requests",
             f"feedback quota of {quota.limit} items per {quota.window} s for this client reached; retry later",
             headers={"Retry-After": str(wait)},
         )
-    problems = _unissued(parsed.feedback, service.id, iss, tenant)
+    problems = _unissued(items, service.id, iss, tenant)
     if problems:
         log.warning("feedback refused", extra={"service": service.id, "iss": iss, "count": len(problems)})
         message = "feedback is taken only for cards this service issued to this client"
         raise ApiError(422, "unknown-card", message, problems=problems)
     store: FeedbackStore = current_app.config["CDSHOOKS_FEEDBACK"]
-    stored, duplicates = store.add(service.id, parsed.feedback, iss=iss, tenant=tenant)
+    stored, duplicates = store.add(service.id, items, iss=iss, tenant=tenant)
     log.info("feedback", extra={"service": service.id, "stored": stored, "duplicates": duplicates, "iss": iss})
     return jsonify({"stored": stored, "duplicates": duplicates})
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import threading
 import time
@@ -31,9 +32,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, Table, delete, insert, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from cdshooks.database import Database, metadata
 from cdshooks.protocol import HookResponse
+
+log = logging.getLogger("cdshooks")
 
 EVIDENCE_EXTENSION = "org.cdshooks.evidence"  # the card extension naming the rule and its version
 PRUNE_EVERY_SECONDS = 60.0
@@ -205,13 +209,19 @@ class Ledger:
         }
 
     def maybe_prune(self) -> None:
-        """Prune if this process has not done so for a minute (call it outside any open transaction)."""
+        """Prune if this process has not done so for a minute (call it outside any open transaction).
+
+        Housekeeping: a failure is logged and tried again a minute later, never a failed call.
+        """
         now = self._clock()
         with self._lock:
             if now - self._pruned_at < PRUNE_EVERY_SECONDS:
                 return
             self._pruned_at = now
-        self.prune()
+        try:
+            self.prune()
+        except SQLAlchemyError as exc:
+            log.error("ledger prune failed", extra={"error": type(exc).__name__})
 
     def prune(self) -> int:
         """Forget cards issued longer ago than the retention period; return how many."""

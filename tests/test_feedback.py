@@ -304,3 +304,23 @@ def test_feedback_body_must_be_an_object(client: FlaskClient) -> None:
     response = client.post(URL, json=[SAMPLE])
     assert response.status_code == 400
     assert response.get_json()["error"] == "invalid-feedback"
+
+
+def test_a_batch_larger_than_the_quota_is_400_not_an_endless_429(small_quota: Settings) -> None:
+    client = create_app(small_quota).test_client()
+    card = issue_t1(client)
+    items = [overridden(card, outcomeTimestamp=f"2020-12-11T00:00:0{i}Z") for i in range(4)]
+    response = client.post(URL, json={"feedback": items})
+    assert response.status_code == 400
+    assert response.get_json()["field"] == "feedback"
+
+
+def test_feedback_with_the_store_down_is_503(client: FlaskClient, app: Flask) -> None:
+    from sqlalchemy import text
+
+    card = issue_t1(client)
+    with app.config["CDSHOOKS_DATABASE"].begin() as conn:
+        conn.execute(text("DROP TABLE feedback_quota"))
+    response = client.post(URL, json={"feedback": [overridden(card)]})
+    assert response.status_code == 503
+    assert response.get_json()["error"] == "unavailable"
