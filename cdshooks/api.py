@@ -21,7 +21,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from cdshooks.client_auth import ClientAuthentication
 from cdshooks.errors import ApiError, parse_as, too_large
 from cdshooks.feedback import FeedbackStore
-from cdshooks.ledger import Issue, Ledger, issued_cards
+from cdshooks.ledger import Issuance, Ledger, issued_cards
 from cdshooks.pipeline import call_service
 from cdshooks.protocol import FeedbackItem, FeedbackRequest
 from cdshooks.quota import FeedbackQuota
@@ -130,7 +130,7 @@ def call(service_id: str) -> Response:
         payload = read_json()
         hook_instance = loggable_instance(payload.get("hookInstance") if isinstance(payload, dict) else None)
         outcome = call_service(service, payload, settings)
-        issue = Issue(
+        issuance = Issuance(
             service_id=service.id,
             hook_instance=hook_instance,
             iss=client.get("iss"),
@@ -140,7 +140,7 @@ def call(service_id: str) -> Response:
         )
         ledger: Ledger = current_app.config["CDSHOOKS_LEDGER"]
         ledger.maybe_prune()
-        _authentication().commit_with_token(lambda conn: ledger.record(conn, issue))
+        _authentication().commit_with_token(lambda conn: ledger.record(conn, issuance))
         status, cards, rules, missing = 200, len(outcome.response.cards), outcome.rules, outcome.missing_keys
         return jsonify(outcome.response.to_json())
     except ApiError as exc:

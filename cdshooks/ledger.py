@@ -93,7 +93,7 @@ class IssuedCard:
 
 
 @dataclass(frozen=True)
-class Issue:
+class Issuance:
     """One hook response's cards, and who they were issued to."""
 
     service_id: str
@@ -153,33 +153,33 @@ class Ledger:
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
 
-    def record(self, conn: Connection, issue: Issue) -> None:
-        """Write the issue's cards and suggestions in the caller's transaction (nothing when it has no cards)."""
-        if not issue.cards:
+    def record(self, conn: Connection, issuance: Issuance) -> None:
+        """Write the issuance's cards and suggestions in the caller's transaction (nothing when it has no cards)."""
+        if not issuance.cards:
             return
         now = self._now()
-        patient_ref = self.patient_key.reference(issue.iss, issue.tenant, issue.patient_id)
+        patient_ref = self.patient_key.reference(issuance.iss, issuance.tenant, issuance.patient_id)
         conn.execute(
             insert(issued_card_table),
             [
                 {
                     "card_uuid": card.card_uuid,
-                    "service_id": issue.service_id,
+                    "service_id": issuance.service_id,
                     "rule_id": card.rule_id,
                     "rule_version": card.rule_version,
-                    "hook_instance": issue.hook_instance,
+                    "hook_instance": issuance.hook_instance,
                     "issued_at": now,
-                    "iss": issue.iss,
-                    "tenant": issue.tenant,
+                    "iss": issuance.iss,
+                    "tenant": issuance.tenant,
                     "patient_ref": patient_ref,
                     "patient_key_id": self.patient_key.key_id,
                 }
-                for card in issue.cards
+                for card in issuance.cards
             ],
         )
         suggestions = [
             {"suggestion_uuid": uuid, "card_uuid": card.card_uuid, "issued_at": now}
-            for card in issue.cards
+            for card in issuance.cards
             for uuid in card.suggestion_uuids
         ]
         if suggestions:

@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 
 from cdshooks.app import create_app
 from cdshooks.database import Database, metadata
-from cdshooks.ledger import Issue, IssuedCard, Ledger, PatientKey, issued_suggestion_table
+from cdshooks.ledger import Issuance, IssuedCard, Ledger, PatientKey, issued_suggestion_table
 from cdshooks.replay import ReplayStore
 from cdshooks.settings import Settings
 from tests.conftest import draft_med, hook_request, service_url
@@ -131,7 +131,7 @@ def test_a_failed_ledger_write_writes_no_replay_row(prod: Flask, monkeypatch: py
     """No response without its ledger row: the call answers 503, and the token was not spent."""
     token = mint(HOOK)
 
-    def broken(self: Ledger, conn: Any, issue: Issue) -> None:
+    def broken(self: Ledger, conn: Any, issuance: Issuance) -> None:
         conn.execute(text("SELECT 1"))
         raise OperationalError("INSERT INTO issued_card", {}, Exception("disk I/O error"))
 
@@ -164,8 +164,8 @@ class Clock:
         return self.now
 
 
-def issue(card_uuid: str, *suggestion_uuids: str) -> Issue:
-    return Issue("svc", None, "https://ehr", None, "p1", (IssuedCard(card_uuid, "T1", "1.0.0", suggestion_uuids),))
+def issuance_of(card_uuid: str, *suggestion_uuids: str) -> Issuance:
+    return Issuance("svc", None, "https://ehr", None, "p1", (IssuedCard(card_uuid, "T1", "1.0.0", suggestion_uuids),))
 
 
 def test_rows_are_pruned_after_the_retention_period(tmp_path: Path) -> None:
@@ -173,10 +173,10 @@ def test_rows_are_pruned_after_the_retention_period(tmp_path: Path) -> None:
     ledger = Ledger(Database(f"sqlite:///{tmp_path / 'l.db'}"), patient_key=PatientKey(b"k" * 32),
                     retention_days=90, clock=clock)  # fmt: skip
     with ledger.database.begin() as conn:
-        ledger.record(conn, issue("old", "old-s"))
+        ledger.record(conn, issuance_of("old", "old-s"))
     clock.now += timedelta(days=60).total_seconds()
     with ledger.database.begin() as conn:
-        ledger.record(conn, issue("new", "new-s"))
+        ledger.record(conn, issuance_of("new", "new-s"))
     clock.now += timedelta(days=31).total_seconds()
     assert ledger.prune() == 1
     assert set(ledger.cards(["old", "new"])) == {"new"}

@@ -37,7 +37,7 @@ def two_clients(tmp_path: Path, jwks_server: JwksServer) -> Flask:
     return create_app(settings)
 
 
-def issue(client: FlaskClient, **who: Any) -> str:
+def issue_card(client: FlaskClient, **who: Any) -> str:
     body = hook_request("order-select", "transplant-cscc", draft=draft_med("tx-cscc", "42316", "tacrolimus"))
     response = client.post(HOOK, json=body, headers=bearer(mint(HOOK, **who)))
     assert response.status_code == 200
@@ -51,7 +51,7 @@ def feedback(client: FlaskClient, card: str, when: str = "2024-05-01T10:00:00Z",
 
 def test_only_the_client_a_card_was_issued_to_gives_feedback_on_it(two_clients: Flask) -> None:
     client = two_clients.test_client()
-    card = issue(client, tenant="hospital-a")
+    card = issue_card(client, tenant="hospital-a")
     unknown = feedback(client, "7f000000-0000-4000-8000-000000000000", tenant="hospital-a")
     other_tenant = feedback(client, card, tenant="hospital-b")
     no_tenant = feedback(client, card)
@@ -66,8 +66,8 @@ def test_only_the_client_a_card_was_issued_to_gives_feedback_on_it(two_clients: 
 
 def test_quota_is_per_issuer(two_clients: Flask) -> None:
     client = two_clients.test_client()
-    mine, theirs = issue(client), issue(client, iss=OTHER_ISSUER)
+    mine, theirs = issue_card(client), issue_card(client, iss=OTHER_ISSUER)
     times = [f"2024-05-01T10:00:0{i}Z" for i in range(7)]
     assert [feedback(client, mine, t).status_code for t in times[:6]] == [200] * 5 + [429]
     assert feedback(client, theirs, times[0], iss=OTHER_ISSUER).status_code == 200
-    issue(client)  # hook calls of the throttled issuer are still answered
+    issue_card(client)  # hook calls of the throttled issuer are still answered
