@@ -15,20 +15,34 @@ from typing import Any
 
 
 def _serve(args: argparse.Namespace) -> int:
-    if args.worker_class == "gevent":
-        from gevent import monkey
-
-        monkey.patch_all()  # the same call gunicorn's gevent worker makes again after the fork
+    patched = args.worker_class == "gevent" and _patch_for_gevent()
     from cdshooks.server import serve
     from cdshooks.settings import ConfigurationError, Settings
 
     try:
         settings = Settings.from_env(sandbox=args.sandbox)
-        serve(settings, args.host, args.port, args.workers, args.threads, args.worker_class)
+        serve(settings, args.host, args.port, args.workers, args.threads, args.worker_class, patched=patched)
     except (ConfigurationError, ValueError) as exc:
         print(f"cdshooks: cannot start: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _patch_for_gevent() -> bool:
+    """Patch the standard library for gevent, if nothing has imported ssl yet; whether the process is patched.
+
+    Patching after ssl was imported leaves modules holding the unpatched ssl (urllib3 among them), and
+    their https connections would block the worker: a process in that state is not patched at all, and
+    `cdshooks serve` then refuses to run the gevent worker in it (see `cdshooks.server.serve`).
+    """
+    from gevent import monkey
+
+    if monkey.is_module_patched("socket"):
+        return True
+    if "ssl" in sys.modules:
+        return False
+    monkey.patch_all()  # the same call gunicorn's gevent worker makes again after the fork
+    return True
 
 
 def _load_json(path: str) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from cdshooks.logs import configure_logging, gunicorn_logconfig
-from cdshooks.settings import Settings
+from cdshooks.settings import ConfigurationError, Settings
 
 WORKER_CLASSES = ("gevent", "gthread")
 HEADER_TIMEOUT_SECONDS = 5  # gunicorn's keepalive: also the deadline for each request's headers under gevent
@@ -72,11 +72,26 @@ def options(host: str, port: int, workers: int, threads: int, worker_class: str)
     }
 
 
-def serve(settings: Settings, host: str, port: int, workers: int, threads: int, worker_class: str = "gevent") -> None:
-    """Run gunicorn (for gevent, the caller has patched the standard library first: see `cdshooks.cli`)."""
+def serve(
+    settings: Settings,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    worker_class: str = "gevent",
+    *,
+    patched: bool = False,
+) -> None:
+    """Run gunicorn. For gevent the caller patches the standard library before anything imports it
+    (`cdshooks.cli`) and says whether it could."""
     server_options = options(host, port, workers, threads, worker_class)
     from cdshooks.app import create_app
 
     configure_logging()
     create_app(settings)  # fail fast, in the master, on bad cards, value sets or configuration
+    if worker_class == "gevent" and not patched:
+        raise ConfigurationError(
+            "the gevent worker needs a process that has not imported ssl before cdshooks serve patched it: "
+            "run `cdshooks serve` as a command of its own, or use --worker-class gthread"
+        )
     CdsHooksServer(settings, server_options).run()

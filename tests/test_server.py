@@ -202,3 +202,17 @@ def test_the_server_log_is_json_lines(tmp_path: Path) -> None:
     assert all(isinstance(entry, dict) and entry["message"] for entry in parsed)
     assert any(entry["logger"] == "gunicorn.error" for entry in parsed)
     assert b"SANDBOX MODE" in stderr[0]
+
+
+def test_serve_inside_a_process_that_imported_ssl_refuses_gevent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Patching after ssl was imported would leave https blocking the worker: refused, and nothing patched."""
+    from gevent import monkey
+
+    from cdshooks.cli import main
+
+    monkeypatch.setenv("CDSHOOKS_DATABASE_URL", f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    assert main(["serve", "--sandbox", "--port", "0"]) == 2
+    assert "needs a process that has not imported ssl" in capsys.readouterr().err
+    assert not monkey.is_module_patched("socket")
