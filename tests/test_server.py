@@ -204,6 +204,21 @@ def test_the_server_log_is_json_lines(tmp_path: Path) -> None:
     assert b"SANDBOX MODE" in stderr[0]
 
 
+@pytest.fixture
+def logging_as_before() -> Iterator[None]:
+    """`cdshooks serve` configures logging for the process: give the loggers their handlers back afterwards."""
+    import logging
+
+    from cdshooks.logs import THIRD_PARTY
+
+    loggers = [logging.getLogger(name) for name in ("cdshooks", "py.warnings", *THIRD_PARTY)]
+    saved = [list(logger.handlers) for logger in loggers]
+    yield
+    for logger, handlers in zip(loggers, saved, strict=True):
+        logger.handlers[:] = handlers
+
+
+@pytest.mark.usefixtures("logging_as_before")
 def test_serve_inside_a_process_that_imported_ssl_refuses_gevent(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
