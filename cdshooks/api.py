@@ -8,23 +8,23 @@ issued to the same client at the same service, within a per-issuer quota.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 import time
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify
 from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException
 
 from cdshooks.client_auth import ClientAuthentication
-from cdshooks.errors import ApiError, parse_as, too_large
+from cdshooks.errors import ApiError, parse_as
 from cdshooks.feedback import FeedbackStore
 from cdshooks.ledger import Issuance, Ledger, issued_cards
 from cdshooks.pipeline import call_service
 from cdshooks.protocol import FeedbackItem, FeedbackRequest
 from cdshooks.quota import FeedbackQuota
+from cdshooks.request_body import read_json
 from cdshooks.services import CdsService, all_services
 from cdshooks.settings import Settings
 
@@ -32,69 +32,7 @@ log = logging.getLogger("cdshooks.calls")
 
 bp = Blueprint("cds", __name__)
 
-MAX_JSON_DEPTH = 100
 UUID_LIKE = re.compile(r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def json_depth_exceeds(value: Any, limit: int) -> bool:
-    """Whether arrays/objects nest deeper than `limit` (checked without recursion)."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children: Any = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return False
-
-
-def read_body(limit: int) -> bytes:
-    """The request body, or 413 when it is longer than `limit` bytes — declared or, for a chunked upload, read.
-
-    The stream is wrapped to allow one byte more than the limit (the wrapper is made on
-    first read, after this is set), so a chunked body past the limit is detected and
-    refused instead of being cut at it.
-    """
-    request.max_content_length = limit + 1
-    try:
-        raw = request.get_data(cache=True)
-    except RequestEntityTooLarge:
-        raise too_large(limit) from None
-    if len(raw) > limit:
-        raise too_large(limit)
-    return raw
-
-
-def read_json(limit: int | None = None) -> Any:
-    """The request body as JSON, or a 4xx naming what is wrong with it.
-
-    The size limit is CDSHOOKS_MAX_REQUEST_BYTES unless the endpoint sets a smaller one
-    (413); NaN/Infinity are refused, and so is nesting deeper than MAX_JSON_DEPTH, so
-    later steps never recurse without bound.
-    """
-    mimetype = request.mimetype or ""
-    if mimetype != "application/json" and not mimetype.endswith("+json"):
-        raise ApiError(415, "unsupported-media-type", "send the body as application/json", field="Content-Type")
-    settings: Settings = current_app.config["CDSHOOKS_SETTINGS"]
-    raw = read_body(limit or settings.max_request_bytes)
-    try:
-        value = json.loads(raw, parse_constant=_no_constant)
-    except RecursionError:
-        raise ApiError(400, "invalid-json", "the JSON body is nested too deeply", field="(body)") from None
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "invalid-json", "the body is not valid JSON", field="(body)") from None
-    if json_depth_exceeds(value, MAX_JSON_DEPTH):
-        raise ApiError(400, "invalid-json", f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels", field="(body)")
-    return value
 
 
 def loggable_instance(value: Any) -> str | None:
