@@ -142,6 +142,8 @@ class Ledger:
         retention_days: float = 90.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        if retention_days <= 0:
+            raise ValueError("CDSHOOKS_LEDGER_RETENTION_DAYS must be positive")
         self.database = database
         self.database.ensure(issued_card_table, issued_suggestion_table)
         self.patient_key = patient_key

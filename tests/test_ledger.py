@@ -186,6 +186,8 @@ def test_rows_are_pruned_after_the_retention_period(tmp_path: Path) -> None:
 def test_retention_is_configurable(tmp_path: Path) -> None:
     app = create_app(Settings(sandbox=True, database_url=f"sqlite:///{tmp_path / 'db'}", ledger_retention_days=7))
     assert app.config["CDSHOOKS_LEDGER"].retention == timedelta(days=7)
+    with pytest.raises(ValueError, match="CDSHOOKS_LEDGER_RETENTION_DAYS"):
+        create_app(Settings(sandbox=True, database_url=f"sqlite:///{tmp_path / 'db'}", ledger_retention_days=0))
 
 
 def test_patient_references_depend_on_the_key_and_the_client() -> None:
