@@ -1,6 +1,7 @@
 # cdshooks: CDS Hooks 2.0 service. Build: docker build -t cdshooks .
 # Run (sandbox):    docker run -p 8080:8080 cdshooks cdshooks serve --sandbox --host 0.0.0.0 --port 8080
-# Run (production): set CDSHOOKS_TRUSTED_ISSUERS, CDSHOOKS_FHIR_ALLOWLIST, CDSHOOKS_PUBLIC_URL, CDSHOOKS_DATABASE_URL
+# Run (production): set CDSHOOKS_TRUSTED_ISSUERS, CDSHOOKS_FHIR_ALLOWLIST, CDSHOOKS_PUBLIC_URL, CDSHOOKS_DATABASE_URL,
+#                   CDSHOOKS_PATIENT_KEY_SECRET_FILE (a mounted secret)
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1

@@ -1,21 +1,30 @@
-"""HTTP endpoints of the CDS Hooks protocol: discovery, service call, feedback."""
+"""HTTP endpoints of the CDS Hooks protocol: discovery, service call, feedback.
+
+A hook call's cards are written to the ledger, with the call's replay row, before the
+response leaves (`cdshooks.ledger`). Feedback is taken only for cards in the ledger
+issued to the same client at the same service, within a per-issuer quota.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 import time
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from cdshooks.client_auth import ClientAuthentication
 from cdshooks.errors import ApiError, parse_as
 from cdshooks.feedback import FeedbackStore
+from cdshooks.ledger import Issuance, Ledger, issued_cards
 from cdshooks.pipeline import call_service
-from cdshooks.protocol import FeedbackRequest
+from cdshooks.protocol import FeedbackItem, FeedbackRequest
+from cdshooks.quota import FeedbackQuota
+from cdshooks.request_body import read_json
 from cdshooks.services import CdsService, all_services
 from cdshooks.settings import Settings
 
@@ -23,50 +32,7 @@ log = logging.getLogger("cdshooks.calls")
 
 bp = Blueprint("cds", __name__)
 
-MAX_JSON_DEPTH = 100
 UUID_LIKE = re.compile(r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def json_depth_exceeds(value: Any, limit: int) -> bool:
-    """Whether arrays/objects nest deeper than `limit` (checked without recursion)."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children: Any = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return False
-
-
-def read_json() -> Any:
-    """The request body as JSON, or a 4xx naming what is wrong with it.
-
-    The size limit is Flask's MAX_CONTENT_LENGTH (413); NaN/Infinity are refused, and
-    so is nesting deeper than MAX_JSON_DEPTH, so later steps never recurse without bound.
-    """
-    mimetype = request.mimetype or ""
-    if mimetype != "application/json" and not mimetype.endswith("+json"):
-        raise ApiError(415, "unsupported-media-type", "send the body as application/json", field="Content-Type")
-    raw = request.get_data(cache=True)
-    try:
-        value = json.loads(raw, parse_constant=_no_constant)
-    except RecursionError:
-        raise ApiError(400, "invalid-json", "the JSON body is nested too deeply", field="(body)") from None
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "invalid-json", "the body is not valid JSON", field="(body)") from None
-    if json_depth_exceeds(value, MAX_JSON_DEPTH):
-        raise ApiError(400, "invalid-json", f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels", field="(body)")
-    return value
 
 
 def loggable_instance(value: Any) -> str | None:
@@ -102,6 +68,17 @@ def call(service_id: str) -> Response:
         payload = read_json()
         hook_instance = loggable_instance(payload.get("hookInstance") if isinstance(payload, dict) else None)
         outcome = call_service(service, payload, settings)
+        issuance = Issuance(
+            service_id=service.id,
+            hook_instance=hook_instance,
+            iss=client.get("iss"),
+            tenant=client.get("tenant"),
+            patient_id=payload["context"]["patientId"],  # validated by the pipeline
+            cards=issued_cards(outcome.response),
+        )
+        ledger: Ledger = current_app.config["CDSHOOKS_LEDGER"]
+        ledger.maybe_prune()
+        _authentication().commit_with_token(lambda conn: ledger.record(conn, issuance))
         status, cards, rules, missing = 200, len(outcome.response.cards), outcome.rules, outcome.missing_keys
         return jsonify(outcome.response.to_json())
     except ApiError as exc:
@@ -128,13 +105,78 @@ def call(service_id: str) -> Response:
         )
 
 
+UNKNOWN_CARD = "not a card this service issued to this client at this endpoint"
+
+
 @bp.post("/cds-services/<service_id>/feedback")
 def feedback(service_id: str) -> Response:
     service = service_or_404(service_id)
+    settings: Settings = current_app.config["CDSHOOKS_SETTINGS"]
     parsed = parse_as(
-        FeedbackRequest, read_json(), error="invalid-feedback", message="the feedback does not follow CDS Hooks 2.0"
+        FeedbackRequest,
+        read_json(min(settings.max_feedback_bytes, settings.max_request_bytes)),
+        error="invalid-feedback",
+        message="the feedback does not follow CDS Hooks 2.0",
     )
+    client = getattr(g, "cds_client", None) or {}
+    iss, tenant = client.get("iss"), client.get("tenant")
+    try:
+        return _take_feedback(service, parsed.feedback, iss, tenant)
+    except SQLAlchemyError as exc:
+        log.error("store unavailable", extra={"reason": type(exc).__name__, "service": service.id})
+        raise ApiError(503, "unavailable", "the service cannot store feedback right now; retry later") from None
+
+
+def _take_feedback(service: CdsService, items: list[FeedbackItem], iss: str | None, tenant: str | None) -> Response:
+    """Quota, then the ledger, then the store."""
+    quota: FeedbackQuota = current_app.config["CDSHOOKS_FEEDBACK_QUOTA"]
+    if len(items) > quota.limit:
+        message = f"at most {quota.limit} feedback items per request (this client's quota per window)"
+        raise ApiError(400, "too-many-items", message, field="feedback")
+    wait = quota.take(iss, len(items))
+    if wait is not None:
+        log.warning("feedback quota exceeded", extra={"service": service.id, "iss": iss, "count": len(items)})
+        raise ApiError(
+            429,
+            "too-many-requests",
+            f"feedback quota of {quota.limit} items per {quota.window} s for this client reached; retry later",
+            headers={"Retry-After": str(wait)},
+        )
+    problems = _unissued(items, service.id, iss, tenant)
+    if problems:
+        log.warning("feedback refused", extra={"service": service.id, "iss": iss, "count": len(problems)})
+        message = "feedback is taken only for cards this service issued to this client"
+        raise ApiError(422, "unknown-card", message, problems=problems)
     store: FeedbackStore = current_app.config["CDSHOOKS_FEEDBACK"]
-    stored, duplicates = store.add(service.id, parsed.feedback)
-    log.info("feedback", extra={"service": service.id, "stored": stored, "duplicates": duplicates})
+    stored, duplicates = store.add(service.id, items, iss=iss, tenant=tenant)
+    log.info("feedback", extra={"service": service.id, "stored": stored, "duplicates": duplicates, "iss": iss})
     return jsonify({"stored": stored, "duplicates": duplicates})
+
+
+def _unissued(items: list[FeedbackItem], service_id: str, iss: str | None, tenant: str | None) -> list[dict[str, str]]:
+    """Problems for items whose card (or accepted suggestion) the ledger does not hold for this client and service.
+
+    A card issued to another client or at another service gets the same answer as one
+    never issued, so the answer tells nothing about other tenants' cards.
+    """
+    ledger: Ledger = current_app.config["CDSHOOKS_LEDGER"]
+    known = ledger.cards(item.card for item in items)
+    problems = []
+    for index, item in enumerate(items):
+        card = known.get(item.card)
+        if card is None or (card.service_id, card.iss, card.tenant) != (service_id, iss, tenant):
+            problems.append({"field": f"feedback.{index}.card", "problem": UNKNOWN_CARD})
+            continue
+        for position, accepted in enumerate(item.acceptedSuggestions or ()):
+            if accepted.id not in card.suggestion_uuids:
+                problems.append(
+                    {
+                        "field": f"feedback.{index}.acceptedSuggestions.{position}.id",
+                        "problem": "not a suggestion of this card",
+                    }
+                )
+    return problems
+
+
+def _authentication() -> ClientAuthentication:
+    return current_app.extensions["cdshooks.auth"]  # type: ignore[no-any-return]

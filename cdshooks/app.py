@@ -1,9 +1,10 @@
 """The Flask application factory: configuration and registration only.
 
-What each call goes through is registered here in order — CORS, then
-authentication of the CDS Client, then the CDS endpoints (and, in sandbox mode,
-the demo page) — but lives in its own module. Logging is configured by the
-entry points (`cdshooks serve`, `cdshooks call`), not here.
+What each call goes through is registered here in order — response headers, CORS,
+then authentication of the CDS Client, then the CDS endpoints (and, in sandbox
+mode, the demo page) — but lives in its own module, as do the stores on the one
+database (seen JWTs, the card ledger, feedback and its quota). Logging is configured
+by the entry points (`cdshooks serve`, `cdshooks call`), not here.
 """
 
 from __future__ import annotations
@@ -17,29 +18,47 @@ from cdshooks.auth import build_authenticator
 from cdshooks.catalogue import catalogue
 from cdshooks.client_auth import ClientAuthentication
 from cdshooks.cors import Cors
+from cdshooks.database import Database
 from cdshooks.errors import register_error_handlers
 from cdshooks.feedback import FeedbackStore
+from cdshooks.ledger import Ledger, PatientKey
+from cdshooks.quota import FeedbackQuota
+from cdshooks.response_headers import ResponseHeaders
 from cdshooks.services import all_services
 from cdshooks.settings import Settings
 
 log = logging.getLogger("cdshooks")
 
 
-def create_app(settings: Settings | None = None, *, feedback_store: FeedbackStore | None = None) -> Flask:
+def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     catalogue()  # every rule against its card: a disagreement stops start-up here
     cors = Cors(settings)
+    authenticator = build_authenticator(settings)
+    database = Database(settings.database_url)
     authentication = ClientAuthentication(
-        build_authenticator(settings), settings.public_url or "", frozenset(all_services())
+        authenticator,
+        database,
+        settings.public_url or "",
+        frozenset(all_services()),
+        deferred_endpoints=frozenset({"cds.call"}),  # a hook call spends its token with its ledger rows
     )
     _announce(settings)
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.config["CDSHOOKS_SETTINGS"] = settings
-    app.config["CDSHOOKS_FEEDBACK"] = feedback_store or FeedbackStore(settings.database_url)
+    app.config["CDSHOOKS_DATABASE"] = database
+    app.config["CDSHOOKS_LEDGER"] = Ledger(
+        database, patient_key=PatientKey(settings.patient_key_secret), retention_days=settings.ledger_retention_days
+    )
+    app.config["CDSHOOKS_FEEDBACK"] = FeedbackStore(database)
+    app.config["CDSHOOKS_FEEDBACK_QUOTA"] = FeedbackQuota(
+        database, limit=settings.feedback_quota, window_seconds=settings.feedback_quota_window_seconds
+    )
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
+    ResponseHeaders().init_app(app)
     cors.init_app(app)
     authentication.init_app(app)
     app.register_blueprint(cds_blueprint)

@@ -1,4 +1,9 @@
-"""Command line: `cdshooks serve` and `cdshooks call`."""
+"""Command line: `cdshooks serve` and `cdshooks call`.
+
+Modules are imported inside the commands: `serve` with the gevent worker class has to
+patch the standard library (sockets, ssl, threading) before Flask, requests or
+SQLAlchemy are imported, so that they all cooperate with gevent.
+"""
 
 from __future__ import annotations
 
@@ -8,23 +13,36 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cdshooks.errors import ApiError
-from cdshooks.sandbox.store import BundleStore, StoreError
-from cdshooks.services import all_services
-from cdshooks.settings import Settings
-
 
 def _serve(args: argparse.Namespace) -> int:
-    from cdshooks.auth import ConfigurationError
+    patched = args.worker_class == "gevent" and _patch_for_gevent()
     from cdshooks.server import serve
+    from cdshooks.settings import ConfigurationError, Settings
 
     try:
         settings = Settings.from_env(sandbox=args.sandbox)
-        serve(settings, args.host, args.port, args.workers, args.threads)
+        serve(settings, args.host, args.port, args.workers, args.threads, args.worker_class, patched=patched)
     except (ConfigurationError, ValueError) as exc:
         print(f"cdshooks: cannot start: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _patch_for_gevent() -> bool:
+    """Patch the standard library for gevent, if nothing has imported ssl yet; whether the process is patched.
+
+    Patching after ssl was imported leaves modules holding the unpatched ssl (urllib3 among them), and
+    their https connections would block the worker: a process in that state is not patched at all, and
+    `cdshooks serve` then refuses to run the gevent worker in it (see `cdshooks.server.serve`).
+    """
+    from gevent import monkey
+
+    if monkey.is_module_patched("socket"):
+        return True
+    if "ssl" in sys.modules:
+        return False
+    monkey.patch_all()  # the same call gunicorn's gevent worker makes again after the fork
+    return True
 
 
 def _load_json(path: str) -> dict[str, Any]:
@@ -38,9 +56,13 @@ def _load_json(path: str) -> dict[str, Any]:
 
 
 def _call(args: argparse.Namespace) -> int:
+    from cdshooks.errors import ApiError
     from cdshooks.logs import configure_logging
     from cdshooks.pipeline import call_service
     from cdshooks.sandbox.ehr import build_hook_request
+    from cdshooks.sandbox.store import BundleStore, StoreError
+    from cdshooks.services import all_services
+    from cdshooks.settings import Settings
 
     configure_logging()
 
@@ -87,7 +109,13 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--workers", type=int, default=2)
-    serve.add_argument("--threads", type=int, default=4)
+    serve.add_argument("--threads", type=int, default=4, help="threads per worker (gthread worker class only)")
+    serve.add_argument(
+        "--worker-class",
+        choices=["gevent", "gthread"],
+        default="gevent",
+        help="gevent (default): slow or idle connections cost a greenlet, not a thread; gthread: a thread pool",
+    )
     serve.add_argument(
         "--sandbox", action="store_true", help="no authentication, demo page and data (never in production)"
     )

@@ -95,5 +95,5 @@ class Cors:
             allow = self.allow(origin)
             if allow is not None:
                 response.headers["Access-Control-Allow-Origin"] = allow
-                response.headers["Access-Control-Expose-Headers"] = "WWW-Authenticate"
+                response.headers["Access-Control-Expose-Headers"] = "WWW-Authenticate, Retry-After"
         return response

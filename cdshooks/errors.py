@@ -19,15 +19,28 @@ Model = TypeVar("Model", bound=BaseModel)
 class ApiError(Exception):
     """An error the caller can act on: HTTP status, a short code and a message naming the problem."""
 
-    def __init__(self, status: int, error: str, message: str, **details: Any) -> None:
+    def __init__(
+        self, status: int, error: str, message: str, *, headers: dict[str, str] | None = None, **details: Any
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.error = error
         self.message = message
+        self.headers = headers or {}
         self.details = details
 
     def body(self) -> dict[str, Any]:
         return {"error": self.error, "message": self.message, **self.details}
+
+
+def error_response(exc: ApiError) -> Response:
+    """The JSON answer for an ApiError, with its headers (a 401 always names the Bearer scheme)."""
+    response = jsonify(exc.body())
+    response.status_code = exc.status
+    response.headers.update(exc.headers)
+    if exc.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    return response
 
 
 def validation_problems(errors: list[dict[str, Any]], prefix: str = "") -> list[dict[str, str]]:
@@ -54,15 +67,16 @@ def parse_as(model: type[Model], data: Any, *, error: str, message: str, prefix:
 HTTP_ERROR_NAMES = {413: "payload-too-large", 404: "not-found", 405: "method-not-allowed"}
 
 
+def too_large(limit: int) -> ApiError:
+    return ApiError(413, "payload-too-large", f"the request body is larger than {limit} bytes", field="(body)")
+
+
 def register_error_handlers(app: Flask, max_request_bytes: int) -> None:
     """Every error is a JSON body naming the problem; an unexpected one is a bare 500, logged by class only."""
 
     @app.errorhandler(ApiError)
-    def api_error(exc: ApiError) -> tuple[Response, int]:
-        response = jsonify(exc.body())
-        if exc.status == 401:
-            response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
-        return response, exc.status
+    def api_error(exc: ApiError) -> Response:
+        return error_response(exc)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> tuple[Response, int]:

@@ -1,7 +1,12 @@
 """The feedback store (SQLAlchemy Core): what clinicians did with our cards.
 
-SQLite by default, any SQLAlchemy URL via CDSHOOKS_DATABASE_URL. A repeated
-identical feedback item (clients may resend) is stored once, keyed by a digest.
+Only what the spec defines is stored — card, outcome, accepted suggestion ids, the
+override reason's coding and comment, the outcome time — with the service and the
+client's `iss` and `tenant`; fields a client adds are not. A repeated identical item
+(clients may resend) is stored once: its digest covers exactly the stored fields, so
+an extra unknown field does not make a repeat look new. Whether an item may be stored
+at all (a card this service issued, to this client, at this service) is checked
+against the ledger before it gets here.
 """
 
 from __future__ import annotations
@@ -9,27 +14,13 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Column,
-    DateTime,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    create_engine,
-    insert,
-    select,
-)
-from sqlalchemy.engine import make_url
+from sqlalchemy import JSON, Column, DateTime, Integer, String, Table, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from cdshooks.database import Database, metadata
 from cdshooks.protocol import FeedbackItem
-
-metadata = MetaData()
 
 feedback_table = Table(
     "feedback",
@@ -42,53 +33,57 @@ feedback_table = Table(
     Column("accepted_suggestions", JSON, nullable=True),
     Column("override_reason", JSON, nullable=True),
     Column("outcome_timestamp", String(40), nullable=False),
+    Column("iss", String(500), nullable=True, index=True),
+    Column("tenant", String(255), nullable=True),
     Column("received_at", DateTime(timezone=True), nullable=False),
 )
 
 
+def stored_fields(service_id: str, item: FeedbackItem, iss: str | None, tenant: str | None) -> dict[str, Any]:
+    """The row for one feedback item, without id, digest and arrival time."""
+    reason = item.overrideReason
+    override: dict[str, Any] | None = None
+    if reason is not None:
+        override = {}
+        if reason.reason is not None:
+            coding = {"system": reason.reason.system, "code": reason.reason.code, "display": reason.reason.display}
+            override["reason"] = {k: v for k, v in coding.items() if v is not None}
+        if reason.userComment is not None:
+            override["userComment"] = reason.userComment
+    return {
+        "service_id": service_id,
+        "card_uuid": item.card,
+        "outcome": item.outcome,
+        "accepted_suggestions": [{"id": s.id} for s in item.acceptedSuggestions] if item.acceptedSuggestions else None,
+        "override_reason": override or None,
+        "outcome_timestamp": item.outcomeTimestamp,
+        "iss": iss,
+        "tenant": tenant,
+    }
+
+
+def digest(fields: dict[str, Any]) -> str:
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
 class FeedbackStore:
-    def __init__(self, url: str) -> None:
-        parsed = make_url(url)
-        connect_args: dict[str, Any] = {}
-        if parsed.get_backend_name() == "sqlite":
-            connect_args["timeout"] = 15
-            if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        self.engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
-        metadata.create_all(self.engine)
+    def __init__(self, database: Database | str) -> None:
+        self.database = database if isinstance(database, Database) else Database(database)
+        self.database.ensure(feedback_table)
 
-    @staticmethod
-    def digest(service_id: str, item: FeedbackItem) -> str:
-        canonical = json.dumps(
-            {"service": service_id, **item.model_dump(mode="json", exclude_none=True)},
-            sort_keys=True,
-            separators=(",", ":"),
-        )
-        return hashlib.sha256(canonical.encode()).hexdigest()
-
-    def add(self, service_id: str, items: list[FeedbackItem]) -> tuple[int, int]:
+    def add(
+        self, service_id: str, items: list[FeedbackItem], *, iss: str | None = None, tenant: str | None = None
+    ) -> tuple[int, int]:
         """Store items; return (stored, duplicates)."""
         stored = duplicates = 0
         now = datetime.now(UTC)
-        with self.engine.begin() as conn:
+        with self.database.begin() as conn:
             for item in items:
-                row = {
-                    "digest": self.digest(service_id, item),
-                    "service_id": service_id,
-                    "card_uuid": item.card,
-                    "outcome": item.outcome,
-                    "accepted_suggestions": [s.model_dump(mode="json") for s in item.acceptedSuggestions]
-                    if item.acceptedSuggestions
-                    else None,
-                    "override_reason": item.overrideReason.model_dump(mode="json", exclude_none=True)
-                    if item.overrideReason
-                    else None,
-                    "outcome_timestamp": item.outcomeTimestamp,
-                    "received_at": now,
-                }
+                fields = stored_fields(service_id, item, iss, tenant)
                 try:
                     with conn.begin_nested():
-                        conn.execute(insert(feedback_table).values(**row))
+                        conn.execute(insert(feedback_table).values(digest=digest(fields), received_at=now, **fields))
                     stored += 1
                 except IntegrityError:
                     duplicates += 1
@@ -98,8 +93,8 @@ class FeedbackStore:
         query = select(feedback_table).order_by(feedback_table.c.id)
         if service_id:
             query = query.where(feedback_table.c.service_id == service_id)
-        with self.engine.connect() as conn:
+        with self.database.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
 
     def close(self) -> None:
-        self.engine.dispose()
+        self.database.close()

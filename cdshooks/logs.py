@@ -39,10 +39,11 @@ SAFE_FIELDS = (
     "path",
     "stored",
     "duplicates",
+    "kid",
 )
 
 
-THIRD_PARTY = ("urllib3", "requests", "werkzeug", "sqlalchemy", "jwt", "flask")
+THIRD_PARTY = ("urllib3", "requests", "werkzeug", "sqlalchemy", "jwt", "flask", "gevent")
 
 
 class JsonFormatter(logging.Formatter):
@@ -54,6 +55,8 @@ class JsonFormatter(logging.Formatter):
             # the message template only: never its arguments, never the text of a non-string (an exception)
             "message": record.msg if isinstance(record.msg, str) else type(record.msg).__name__,
         }
+        if record.name == "py.warnings":
+            entry["message"] = "python warning"  # the warning's text is an argument, and arguments are never written
         for name in SAFE_FIELDS:
             if name in record.__dict__:
                 entry[name] = record.__dict__[name]
@@ -65,17 +68,37 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(level: int = logging.INFO) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
+    logging.captureWarnings(True)  # warnings.warn() output goes through the formatter too, as "py.warnings"
     root = logging.getLogger("cdshooks")
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
     # Libraries' records go through the same whitelist: urllib3, for one, logs request URLs (which carry
     # patient ids) as arguments, and the formatter never writes arguments.
-    for noisy in THIRD_PARTY:
+    for noisy in (*THIRD_PARTY, "py.warnings"):
         library = logging.getLogger(noisy)
         library.handlers[:] = [handler]
         library.setLevel(logging.WARNING)
         library.propagate = False
+
+
+def gunicorn_logconfig() -> dict[str, object]:
+    """gunicorn's `logconfig_dict`: its error log (and anything that reaches the root logger) as JSON lines.
+
+    gunicorn's messages carry request lines and peer addresses as arguments; the
+    formatter writes only their templates, as for every other library.
+    """
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "cdshooks.logs.JsonFormatter"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+        "root": {"level": "WARNING", "handlers": ["stderr"]},
+        "loggers": {
+            "gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
+            "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": False},
+        },
+    }
 
 
 def route_of() -> str:

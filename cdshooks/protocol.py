@@ -2,6 +2,10 @@
 
 Requests are read leniently where the spec allows (unknown fields, `extension`),
 strictly where the service depends on them (ids that go into FHIR URLs).
+
+Every string a pattern looks at has a length cap that pydantic checks first, and URLs
+are checked with `urllib.parse.urlsplit` and plain comparisons, never a regular
+expression: validation time grows linearly with the input, whatever its shape.
 Responses are dumped without `null` and without empty strings, arrays or objects,
 except the top-level `cards: []` (spec: "JSON elements SHALL NOT be null or empty").
 """
@@ -11,6 +15,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -24,6 +29,14 @@ from pydantic import (
 )
 
 HOOKS = ("patient-view", "order-select", "order-sign")
+
+MAX_URL_LENGTH = 2048  # fhirServer: a base URL; longer is no server anyone runs
+MAX_HOOK_INSTANCE_LENGTH = 200
+MAX_ACCESS_TOKEN_LENGTH = 16 * 1024
+MAX_UUID_LENGTH = 100  # card and suggestion uuids in feedback (this service issues 36-character UUIDs)
+MAX_ACCEPTED_SUGGESTIONS = 20
+MAX_USER_COMMENT = 2000
+MAX_FEEDBACK_ITEMS = 100
 
 FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 RELATIVE_REF = re.compile(r"^[A-Z][A-Za-z]{1,63}/[A-Za-z0-9\-.]{1,64}$")
@@ -41,9 +54,27 @@ def _relative_ref(value: str) -> str:
     return value
 
 
-FhirId = Annotated[str, AfterValidator(_fhir_id)]
-RelativeRef = Annotated[str, AfterValidator(_relative_ref)]
+def _http_url(value: str) -> str:
+    """An absolute http(s) URL with a host, in one linear pass (the length is capped before this runs)."""
+    if not value.isascii() or not value.isprintable() or " " in value:
+        raise ValueError("must be an absolute http(s) URL without spaces or control characters")
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        raise ValueError("must be an absolute http(s) URL") from None
+    if parts.scheme not in ("http", "https") or not parts.netloc or not value.lower().startswith(parts.scheme + "://"):
+        raise ValueError("must be an absolute http(s) URL")
+    return value
+
+
+def capped(length: int, *, min_length: int = 0) -> Any:
+    return StringConstraints(min_length=min_length, max_length=length)
+
+
+FhirId = Annotated[str, capped(64), AfterValidator(_fhir_id)]
+RelativeRef = Annotated[str, capped(200), AfterValidator(_relative_ref)]
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+HttpUrl = Annotated[str, capped(MAX_URL_LENGTH), AfterValidator(_http_url)]
 
 
 class Lenient(BaseModel):
@@ -51,8 +82,8 @@ class Lenient(BaseModel):
 
 
 class FhirAuthorization(Lenient):
-    access_token: NonEmpty
-    token_type: NonEmpty
+    access_token: Annotated[str, capped(MAX_ACCESS_TOKEN_LENGTH, min_length=1)]
+    token_type: Annotated[str, capped(40, min_length=1)]
     expires_in: int | None = None
     scope: str | None = None
     subject: str | None = None
@@ -72,18 +103,16 @@ class FhirAuthorization(Lenient):
 
 
 class HookRequest(Lenient):
-    hook: NonEmpty
-    hookInstance: NonEmpty
-    fhirServer: str | None = None
+    hook: Annotated[str, capped(100, min_length=1)]
+    hookInstance: Annotated[str, capped(MAX_HOOK_INSTANCE_LENGTH, min_length=1)]
+    fhirServer: HttpUrl | None = None
     fhirAuthorization: FhirAuthorization | None = None
     context: dict[str, Any]
     prefetch: dict[str, Any] | None = None
 
     @field_validator("fhirServer")
     @classmethod
-    def _url(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^https?://[^\s/?#]+[^\s]*$", value):
-            raise ValueError("must be an absolute http(s) URL")
+    def _base(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
 
     @field_validator("fhirAuthorization")
@@ -240,31 +269,45 @@ class ServiceDescriptor(BaseModel):
 # --- feedback ---------------------------------------------------------------
 
 
+Uuid = Annotated[str, capped(MAX_UUID_LENGTH, min_length=1)]
+
+
 class AcceptedSuggestion(Lenient):
-    id: NonEmpty
+    id: Uuid
+
+
+class ReasonCoding(Lenient):
+    """The override reason a clinician picked: one of the card's `overrideReasons`, as the client echoes it."""
+
+    system: Annotated[str, capped(500)] | None = None
+    code: Annotated[str, capped(200, min_length=1)]
+    display: Annotated[str, capped(500)] | None = None
 
 
 class OverrideReason(Lenient):
-    reason: Coding | None = None
-    userComment: str | None = None
+    reason: ReasonCoding | None = None
+    userComment: Annotated[str, capped(MAX_USER_COMMENT)] | None = None
 
 
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
 
 class FeedbackItem(Lenient):
-    card: NonEmpty
+    card: Uuid
     outcome: Literal["accepted", "overridden"]
-    acceptedSuggestions: list[AcceptedSuggestion] | None = None
+    acceptedSuggestions: Annotated[list[AcceptedSuggestion], Field(max_length=MAX_ACCEPTED_SUGGESTIONS)] | None = None
     overrideReason: OverrideReason | None = None
-    outcomeTimestamp: str
+    outcomeTimestamp: Annotated[str, capped(40)]
 
     @field_validator("outcomeTimestamp")
     @classmethod
     def _timestamp(cls, value: str) -> str:
         if not RFC3339.match(value):
             raise ValueError("must be an RFC 3339 date-time in UTC, e.g. 2021-12-11T10:05:31Z")
-        datetime.fromisoformat(value.replace("Z", "+00:00"))
+        try:
+            datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError("must be a real date and time, e.g. 2021-12-11T10:05:31Z") from None
         return value
 
     @model_validator(mode="after")
@@ -277,4 +320,4 @@ class FeedbackItem(Lenient):
 
 
 class FeedbackRequest(Lenient):
-    feedback: Annotated[list[FeedbackItem], Field(min_length=1, max_length=1000)]
+    feedback: Annotated[list[FeedbackItem], Field(min_length=1, max_length=MAX_FEEDBACK_ITEMS)]

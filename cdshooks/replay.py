@@ -1,43 +1,31 @@
 """Replay protection: a JWT's `jti` is accepted once per issuer within the token's lifetime.
 
-The seen `(iss, jti)` pairs live in the database (SQLAlchemy Core, the same URL as
-the feedback store), so the guarantee holds across gunicorn workers and hosts: a
-unique constraint makes the second insert of a pair fail, whichever process tries.
-Rows are kept until the token has expired (plus the clock-skew leeway) and then
-pruned, at most once a minute per process.
+The seen `(iss, jti)` pairs live in the shared database, so the guarantee holds across
+gunicorn workers and hosts: a unique constraint makes the second insert of a pair
+fail, whichever process tries. A hook call writes its pair in the same transaction as
+the cards it issued (`record` on the caller's connection); discovery and feedback
+calls write it on its own (`first_use`). Rows are kept until the token has expired
+(plus the clock-skew leeway) — at most CDSHOOKS_JWT_MAX_LIFETIME after it was issued,
+since longer-lived tokens are refused — and then pruned, at most once a minute per
+process.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    UniqueConstraint,
-    create_engine,
-    delete,
-    event,
-    func,
-    insert,
-    select,
-)
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import BigInteger, Column, Integer, String, Table, UniqueConstraint, delete, func, insert, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.pool import StaticPool
+
+from cdshooks.database import Database, metadata
 
 MAX_JTI_LENGTH = 255
 MAX_ISS_LENGTH = 500
+MAX_EXPIRES = 2**53  # epoch seconds; the authenticator never passes more than now + lifetime + leeway
 PRUNE_EVERY_SECONDS = 60.0
-
-metadata = MetaData()
 
 seen_jwt_table = Table(
     "seen_jwt",
@@ -50,48 +38,47 @@ seen_jwt_table = Table(
 )
 
 
-def _engine(url: str) -> Engine:
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
-    if not parsed.database or parsed.database == ":memory:":
-        # one shared in-memory database for all threads of this process
-        return create_engine(url, connect_args={"check_same_thread": False}, poolclass=StaticPool)
-    Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 15})
-
-    @event.listens_for(engine, "connect")
-    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-        # WAL lets readers and the (short) jti inserts of several workers overlap
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    return engine
+class Replayed(Exception):
+    """This (iss, jti) was used before."""
 
 
 class ReplayStore:
-    def __init__(self, url: str, *, clock: Any = time.time) -> None:
-        self.engine = _engine(url)
-        metadata.create_all(self.engine)
+    def __init__(self, database: Database | str, *, clock: Callable[[], float] = time.time) -> None:
+        self.database = database if isinstance(database, Database) else Database(database)
+        self.database.ensure(seen_jwt_table)
         self._clock = clock
         self._lock = threading.Lock()
         self._pruned_at = 0.0
 
-    def first_use(self, iss: str, jti: str, expires: float) -> bool:
-        """Record (iss, jti) until `expires` (epoch seconds); False if it was seen before."""
+    def seen(self, iss: str, jti: str) -> bool:
+        """Whether (iss, jti) is already recorded: lets a replay be refused before any work is done for it."""
+        query = select(seen_jwt_table.c.id).where(seen_jwt_table.c.iss == iss, seen_jwt_table.c.jti == jti)
+        with self.database.connect() as conn:
+            return conn.execute(query.limit(1)).first() is not None
+
+    def record(self, conn: Connection, iss: str, jti: str, expires: float) -> None:
+        """Insert (iss, jti), kept until `expires` (epoch seconds), in the caller's transaction; raise Replayed."""
         if len(iss) > MAX_ISS_LENGTH or len(jti) > MAX_JTI_LENGTH:
             raise ValueError("iss or jti too long")
-        self._maybe_prune()
+        if not 0 <= expires < MAX_EXPIRES:
+            raise ValueError("expiry out of range")
         try:
-            with self.engine.begin() as conn:
-                conn.execute(insert(seen_jwt_table).values(iss=iss, jti=jti, expires=int(expires) + 1))
+            conn.execute(insert(seen_jwt_table).values(iss=iss, jti=jti, expires=int(expires) + 1))
         except IntegrityError:
+            raise Replayed from None
+
+    def first_use(self, iss: str, jti: str, expires: float) -> bool:
+        """Record (iss, jti) in a transaction of its own; False if it was seen before."""
+        self.maybe_prune()
+        try:
+            with self.database.begin() as conn:
+                self.record(conn, iss, jti, expires)
+        except Replayed:
             return False
         return True
 
-    def _maybe_prune(self) -> None:
+    def maybe_prune(self) -> None:
+        """Prune if this process has not done so for a minute (call it outside any open transaction)."""
         now = self._clock()
         with self._lock:
             if now - self._pruned_at < PRUNE_EVERY_SECONDS:
@@ -102,12 +89,12 @@ class ReplayStore:
     def prune(self, now: float | None = None) -> int:
         """Forget the jtis of tokens that have expired; return how many."""
         cutoff = int(self._clock() if now is None else now)
-        with self.engine.begin() as conn:
+        with self.database.begin() as conn:
             return conn.execute(delete(seen_jwt_table).where(seen_jwt_table.c.expires < cutoff)).rowcount
 
     def count(self) -> int:
-        with self.engine.connect() as conn:
+        with self.database.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(seen_jwt_table)).scalar_one())
 
     def close(self) -> None:
-        self.engine.dispose()
+        self.database.close()

@@ -1,4 +1,20 @@
-"""Running the app on gunicorn, the production WSGI server."""
+"""Running the app on gunicorn, the production WSGI server.
+
+The default worker class is gevent: every connection is a greenlet, so connections
+that send their headers slowly, or nothing at all, cost a little memory each instead
+of a worker thread each, and cannot starve health probes and hook calls (with a
+thread pool, 8 such connections stopped 2 workers × 4 threads). Each request's
+headers must arrive within `keepalive` seconds (gunicorn wraps the read in a gevent
+timeout; 5 s here), after which the connection is closed; at most
+`worker_connections` connections per worker are served at once. `--worker-class
+gthread` keeps the thread-pool worker for comparison. The measurements behind the
+choice are in the README's Load section.
+
+What this does not do, and a reverse proxy in front should: limit connections per
+client address, bound the time a request body may take to arrive (a slow body holds
+a greenlet, not a thread, until it is complete or CDSHOOKS_MAX_REQUEST_BYTES is
+reached), and terminate TLS.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +22,12 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from cdshooks.logs import configure_logging
-from cdshooks.settings import Settings
+from cdshooks.logs import configure_logging, gunicorn_logconfig
+from cdshooks.settings import ConfigurationError, Settings
+
+WORKER_CLASSES = ("gevent", "gthread")
+HEADER_TIMEOUT_SECONDS = 5  # gunicorn's keepalive: also the deadline for each request's headers under gevent
+WORKER_CONNECTIONS = 1000
 
 
 class CdsHooksServer(BaseApplication):  # type: ignore[misc]
@@ -18,7 +38,8 @@ class CdsHooksServer(BaseApplication):  # type: ignore[misc]
 
     def load_config(self) -> None:
         for key, value in self.options.items():
-            self.cfg.set(key, value)
+            if key in self.cfg.settings:  # settings a newer gunicorn added are skipped on an older one
+                self.cfg.set(key, value)
 
     def load(self) -> Any:
         from cdshooks.app import create_app
@@ -26,25 +47,51 @@ class CdsHooksServer(BaseApplication):  # type: ignore[misc]
         return create_app(self.settings)
 
 
-def serve(settings: Settings, host: str, port: int, workers: int, threads: int) -> None:
+def options(host: str, port: int, workers: int, threads: int, worker_class: str) -> dict[str, Any]:
+    """gunicorn's settings for `cdshooks serve`."""
+    if worker_class not in WORKER_CLASSES:
+        raise ValueError(f"worker class must be one of {', '.join(WORKER_CLASSES)}")
+    return {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "worker_class": worker_class,
+        "threads": threads,  # gthread only
+        "worker_connections": WORKER_CONNECTIONS,  # gevent: connections served at once per worker
+        "timeout": 30,
+        "graceful_timeout": 10,
+        "keepalive": HEADER_TIMEOUT_SECONDS,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "info",
+        "logconfig_dict": gunicorn_logconfig(),
+        "limit_request_line": 8190,
+        "limit_request_fields": 100,
+        # gunicorn >= 25.1 opens a control socket (worker count, reload, shutdown) in the home directory:
+        # not something this service offers, and two instances on one host would share its path
+        "control_socket_disable": True,
+    }
+
+
+def serve(
+    settings: Settings,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    worker_class: str = "gevent",
+    *,
+    patched: bool = False,
+) -> None:
+    """Run gunicorn. For gevent the caller patches the standard library before anything imports it
+    (`cdshooks.cli`) and says whether it could."""
+    server_options = options(host, port, workers, threads, worker_class)
     from cdshooks.app import create_app
 
     configure_logging()
     create_app(settings)  # fail fast, in the master, on bad cards, value sets or configuration
-    CdsHooksServer(
-        settings,
-        {
-            "bind": f"{host}:{port}",
-            "workers": workers,
-            "threads": threads,
-            "worker_class": "gthread",
-            "timeout": 30,
-            "graceful_timeout": 10,
-            "keepalive": 5,
-            "accesslog": None,
-            "errorlog": "-",
-            "loglevel": "warning",
-            "limit_request_line": 8190,
-            "limit_request_fields": 100,
-        },
-    ).run()
+    if worker_class == "gevent" and not patched:
+        raise ConfigurationError(
+            "the gevent worker needs a process that has not imported ssl before cdshooks serve patched it: "
+            "run `cdshooks serve` as a command of its own, or use --worker-class gthread"
+        )
+    CdsHooksServer(settings, server_options).run()

@@ -25,6 +25,7 @@ from werkzeug.wrappers import Request, Response
 from cdshooks.settings import Settings
 
 ISSUER = "https://ehr.example.org"
+PATIENT_KEY = b"test-patient-key-secret-of-32-bytes-or-more"
 OTHER_ISSUER = "https://other-ehr.example.org"
 PUBLIC_URL = "https://cds.example.org"
 DISCOVERY = "/cds-services"
@@ -153,6 +154,7 @@ def production_settings(tmp_path: Path, jwks_server: JwksServer, **overrides: An
         "trusted_issuers": {ISSUER: jwks_server.url("/jwks.json")},
         "trusted_jku": {ISSUER: (jwks_server.url("/rotating/jwks.json"),)},
         "jwks_min_refresh_seconds": 30.0,
+        "patient_key_secret": PATIENT_KEY,
     }
     values.update(overrides)
     return Settings(**values)

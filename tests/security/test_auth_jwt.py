@@ -8,6 +8,7 @@ import logging
 import time
 from typing import Any
 
+import jwt
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -34,9 +35,8 @@ ENDPOINTS = {"discovery": DISCOVERY, "hook": HOOK, "feedback": FEEDBACK}
 INVALID = {"error": "unauthorized", "message": "invalid token"}
 
 
-def feedback_body() -> dict[str, Any]:
-    return {"feedback": [{"card": "c0ffee00-0000-4000-8000-000000000001", "outcome": "overridden",
-                          "outcomeTimestamp": "2024-05-01T10:00:00Z"}]}  # fmt: skip
+def feedback_body(card: str) -> dict[str, Any]:
+    return {"feedback": [{"card": card, "outcome": "overridden", "outcomeTimestamp": "2024-05-01T10:00:00Z"}]}
 
 
 def send(client: FlaskClient, path: str, headers: dict[str, str] | None = None) -> Any:
@@ -46,7 +46,22 @@ def send(client: FlaskClient, path: str, headers: dict[str, str] | None = None) 
     if path == HOOK:
         draft = draft_med("tx-cscc", "42316", "tacrolimus")
         return client.post(path, json=hook_request("order-select", "transplant-cscc", draft=draft), headers=headers)
-    return client.post(path, json=feedback_body(), headers=headers)
+    return client.post(path, json=feedback_body(issue_card(client, headers)), headers=headers)
+
+
+def issue_card(client: FlaskClient, headers: dict[str, str]) -> str:
+    """A card issued to the client the feedback token names (same iss and tenant), or a made-up uuid."""
+    try:
+        claimed = jwt.decode(headers.get("Authorization", "").split(" ", 1)[1], options={"verify_signature": False})
+    except (IndexError, jwt.PyJWTError):
+        return "c0ffee00-0000-4000-8000-000000000001"  # the token is refused before the card is looked at
+    if claimed.get("iss", ISSUER) != ISSUER:
+        return "c0ffee00-0000-4000-8000-000000000001"  # no card can have been issued to an untrusted issuer
+    same_client = {name: claimed[name] for name in ("iss", "tenant") if isinstance(claimed.get(name), str)}
+    response = send(client, HOOK, bearer(mint(HOOK, **same_client)))
+    if response.status_code != 200:
+        return "c0ffee00-0000-4000-8000-000000000001"
+    return response.get_json()["cards"][0]["uuid"]  # type: ignore[no-any-return]
 
 
 def assert_refused(response: Any) -> None:
@@ -174,7 +189,7 @@ REASONS = {
     "missing jti": "missing jti claim",
     "missing iss": "untrusted issuer",
     "missing aud": "missing aud claim",
-    "string exp": "exp and iat must be numbers",
+    "string exp": "exp claim is not an integer",
     "typ not JWT": "typ header is not JWT",
     "missing typ": "typ header is not JWT",
     "missing kid": "missing or invalid kid header",
@@ -311,7 +326,7 @@ def test_database_failure_answers_503(prod_app: Flask, prod_settings: Any) -> No
     from cdshooks.replay import ReplayStore
 
     store = ReplayStore(prod_settings.database_url)
-    with store.engine.begin() as conn:
+    with store.database.begin() as conn:
         conn.execute(text("DROP TABLE seen_jwt"))
     response = prod_app.test_client().get(DISCOVERY, headers=bearer(mint(DISCOVERY)))
     assert response.status_code == 503

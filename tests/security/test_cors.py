@@ -69,6 +69,7 @@ def test_refusal_is_readable_by_the_allowed_origin(client: FlaskClient) -> None:
     assert response.status_code == 401
     assert response.headers["Access-Control-Allow-Origin"] == ALLOWED
     assert "WWW-Authenticate" in response.headers["Access-Control-Expose-Headers"]
+    assert "Retry-After" in response.headers["Access-Control-Expose-Headers"]  # a browser client reads a 429's wait
 
 
 def test_no_cors_headers_for_other_origins_or_without_origin(client: FlaskClient) -> None:

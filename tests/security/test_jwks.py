@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -32,8 +33,13 @@ class Fetcher:
         return self.document
 
 
+def run_now(task: Any) -> None:
+    """Background refreshes run at once, so a test sees their effect on its next line."""
+    task()
+
+
 def cache(fetch: Fetcher, clock: Clock, ttl: float = 600, min_refresh: float = 30) -> JwksCache:
-    return JwksCache(ttl=ttl, min_refresh=min_refresh, fetch=fetch, clock=clock)
+    return JwksCache(ttl=ttl, min_refresh=min_refresh, fetch=fetch, clock=clock, spawn=run_now)
 
 
 def test_keys_are_cached_per_url() -> None:
@@ -118,7 +124,7 @@ def test_symmetric_and_private_keys_are_ignored() -> None:
             {"kty": "EC"},
         ]
     }
-    assert parse_jwks(document) == {}
+    assert parse_jwks(document).keys == {}
     with pytest.raises(JwksError, match="unknown kid"):
         cache(Fetcher(document), Clock()).key_for("https://a/jwks", "shared", "ES384")
 
@@ -151,7 +157,7 @@ def server() -> Any:
 
 def test_fetch_over_http(server: JwksServer) -> None:
     server.documents["/jwks.json"] = jwks("ES384")
-    assert parse_jwks(fetch_jwks(server.url("/jwks.json")))["ec-384"]
+    assert parse_jwks(fetch_jwks(server.url("/jwks.json"))).keys["ec-384"]
 
 
 @pytest.mark.parametrize(
@@ -191,3 +197,96 @@ def test_trickling_jwks_is_cut_off(server: JwksServer, monkeypatch: pytest.Monke
     with pytest.raises(JwksError, match="too slow"):
         fetch_jwks(server.url("/jwks.json"))
     assert time.monotonic() - started < 1.5
+
+
+# --- no lock held across a fetch --------------------------------------------------------
+
+
+class GatedFetcher:
+    """A key server that answers only when the test opens the gate (a slow or hanging JWKS endpoint)."""
+
+    def __init__(self, document: Any) -> None:
+        self.document = document
+        self.gate = threading.Event()
+        self.started = threading.Event()
+        self.calls = 0
+
+    def __call__(self, url: str) -> Any:
+        self.calls += 1
+        if self.calls > 1:  # the first fetch primes the cache; later ones hang until released
+            self.started.set()
+            assert self.gate.wait(30), "the test never opened the gate"
+        return self.document
+
+
+def in_thread(function: Any) -> tuple[threading.Thread, list[Any]]:
+    results: list[Any] = []
+
+    def run() -> None:
+        try:
+            results.append(function())
+        except Exception as exc:
+            results.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, results
+
+
+def test_known_keys_verify_while_an_unknown_kid_refresh_hangs() -> None:
+    """An unknown kid (no valid signature needed) makes one call wait for the key server, not everyone."""
+    fetch, clock = GatedFetcher(jwks("ES384", "RS384")), Clock()
+    keys_cache = cache(fetch, clock, min_refresh=30)
+    keys_cache.key_for("https://a/jwks", "ec-384", "ES384")
+    clock.now += 31
+    attacker, attacker_result = in_thread(lambda: keys_cache.key_for("https://a/jwks", "no-such-kid", "ES384"))
+    assert fetch.started.wait(10), "the unknown kid did not trigger a refresh"
+    valid, valid_result = in_thread(lambda: keys_cache.key_for("https://a/jwks", "rsa-384", "RS384"))
+    valid.join(10)  # a hang guard: with the lock held across the fetch, this call would wait for the gate
+    assert not valid.is_alive(), "a call with a known kid waited for the key server"
+    assert attacker.is_alive()  # the refresh is still hanging: the valid call did not wait for it
+    assert valid_result and not isinstance(valid_result[0], Exception)
+    fetch.gate.set()
+    attacker.join(10)
+    assert isinstance(attacker_result[0], JwksError) and "unknown kid" in str(attacker_result[0])
+
+
+def test_a_set_past_its_ttl_answers_from_the_cache_while_it_refreshes() -> None:
+    fetch, clock = GatedFetcher(jwks("ES384")), Clock()
+    spawned: list[Any] = []
+    keys_cache = JwksCache(ttl=60, min_refresh=30, fetch=fetch, clock=clock, spawn=spawned.append)
+    keys_cache.key_for("https://a/jwks", "ec-384", "ES384")
+    clock.now += 61
+    assert keys_cache.key_for("https://a/jwks", "ec-384", "ES384")  # answered now, refresh handed off
+    assert keys_cache.key_for("https://a/jwks", "ec-384", "ES384")
+    assert len(spawned) == 1 and fetch.calls == 1  # one background refresh, not yet run
+    fetch.gate.set()
+    spawned[0]()
+    assert fetch.calls == 2
+
+
+def test_calls_waiting_on_the_same_unknown_kid_share_one_fetch() -> None:
+    fetch, clock = GatedFetcher(jwks("ES384")), Clock()
+    keys_cache = cache(fetch, clock, min_refresh=30)
+    keys_cache.key_for("https://a/jwks", "ec-384", "ES384")
+    clock.now += 31
+    fetch.document = {"keys": [*jwks("ES384")["keys"], keys()["jku"].public_jwk(kid="rotated")]}
+    waiting = [in_thread(lambda: keys_cache.key_for("https://a/jwks", "rotated", "ES384")) for _ in range(4)]
+    assert fetch.started.wait(10)
+    fetch.gate.set()
+    for thread, _ in waiting:
+        thread.join(10)
+    assert all(not isinstance(result[0], Exception) for _, result in waiting)
+    assert fetch.calls == 2
+
+
+def test_a_failing_refresh_keeps_known_keys_verifying() -> None:
+    fetch, clock = Fetcher(jwks("ES384")), Clock()
+    keys_cache = cache(fetch, clock, ttl=60, min_refresh=30)
+    keys_cache.key_for("https://a/jwks", "ec-384", "ES384")
+    fetch.document = JwksError("JWKS fetch answered HTTP 503")
+    for step in range(5):
+        clock.now += 31 * step
+        assert keys_cache.key_for("https://a/jwks", "ec-384", "ES384")
+        with pytest.raises(JwksError, match="unknown kid"):
+            keys_cache.key_for("https://a/jwks", "other", "ES384")

@@ -110,7 +110,9 @@ def test_full_runs_log_no_secrets_and_no_patient_data(
 
     statuses: list[int] = []
     # successes: from prefetch, and from the FHIR server with the access token
-    statuses.append(post(HOOK, hook_request("order-select", bundle, draft=draft)).status_code)
+    first = post(HOOK, hook_request("order-select", bundle, draft=draft))
+    statuses.append(first.status_code)
+    card = first.get_json()["cards"][0]["uuid"]
     statuses.append(post(HOOK, fetching()).status_code)
     # failing FHIR servers
     for behaviour in (fail_with(500), fail_with(401), hang(3), malformed_json(), endless_pages(),
@@ -127,10 +129,12 @@ def test_full_runs_log_no_secrets_and_no_patient_data(
     bad_prefetch = copy.deepcopy(hook_request("order-select", bundle, draft=draft))
     bad_prefetch["prefetch"]["conditions"] = [f"{PATIENT_ID} {NOTE}"]
     statuses.append(post(HOOK, bad_prefetch).status_code)
-    # feedback with a comment naming the patient
-    feedback = {"feedback": [{"card": "c1", "outcome": "overridden", "outcomeTimestamp": "2024-05-01T10:00:00Z",
+    # feedback with a comment naming the patient: stored, on a card issued above; refused, on an unknown card
+    feedback = {"feedback": [{"card": card, "outcome": "overridden", "outcomeTimestamp": "2024-05-01T10:00:00Z",
                               "overrideReason": {"userComment": f"{GIVEN} {FAMILY} declined"}}]}  # fmt: skip
-    statuses.append(post(FEEDBACK, feedback).status_code)
+    assert post(FEEDBACK, feedback).get_json() == {"stored": 1, "duplicates": 0}
+    feedback["feedback"][0]["card"] = f"{PATIENT_ID}-{FAMILY}"
+    assert post(FEEDBACK, feedback).status_code == 422
     # refused tokens: expired, replayed, unsigned, wrong audience, garbage carrying the patient's name
     now = int(time.time())
     replayed = mint(HOOK)
@@ -158,8 +162,8 @@ def test_full_runs_log_no_secrets_and_no_patient_data(
 
     # and what must: one structured line per hook call
     calls = [line for line in capture.lines() if line["message"] == "hook call"]
-    # every call but the refused ones, minus the feedback call, plus the replayed token's first use
-    assert len(calls) == len([s for s in statuses if s != 401]) - 1 + 1
+    # every call but the refused ones, plus the replayed token's first use
+    assert len(calls) == len([s for s in statuses if s != 401]) + 1
     for line in calls:
         assert {"hookInstance", "service", "status", "duration_ms", "cards", "rules"} <= set(line)
     assert calls[0]["status"] == 200 and calls[0]["rules"] == ["T1"] and calls[0]["cards"] == 1

@@ -17,6 +17,7 @@ from cdshooks.settings import Settings
 
 def prod(tmp_path: Path, **values: Any) -> Settings:
     values.setdefault("public_url", "https://cds.example.org")
+    values.setdefault("patient_key_secret", b"k" * 32)
     return Settings(sandbox=False, database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}", **values)
 
 
@@ -100,3 +101,86 @@ def test_serve_with_bad_configuration_exits_2(tmp_path: Path, env: dict[str, str
     result = _serve(tmp_path, env)
     assert result.returncode == 2
     assert message in result.stderr
+
+
+# --- the store every worker must share ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite://", "sqlite:///:memory:", "sqlite:///file::memory:?uri=true", "sqlite:///x.db?mode=memory&uri=true"]
+)
+def test_production_refuses_an_in_memory_store(tmp_path: Path, url: str) -> None:
+    """Each gunicorn worker would have its own in-memory database: a token could be replayed once per worker."""
+    settings = Settings(
+        sandbox=False,
+        database_url=url,
+        public_url="https://cds.example.org",
+        trusted_issuers={"https://ehr": "https://ehr/jwks"},
+        patient_key_secret=b"k" * 32,
+    )
+    with pytest.raises(ConfigurationError, match="in-memory SQLite"):
+        create_app(settings)
+
+
+def test_sandbox_may_use_an_in_memory_store() -> None:
+    client = create_app(Settings(sandbox=True, database_url="sqlite://")).test_client()
+    assert client.get("/cds-services").status_code == 200
+
+
+def test_serve_on_an_in_memory_store_exits_2(tmp_path: Path) -> None:
+    env = {
+        "CDSHOOKS_TRUSTED_ISSUERS": '{"https://ehr": "https://ehr/jwks"}',
+        "CDSHOOKS_PUBLIC_URL": "https://cds.example.org",
+        "CDSHOOKS_PATIENT_KEY_SECRET": "k" * 32,
+        "CDSHOOKS_DATABASE_URL": "sqlite://",
+    }
+    result = _serve(tmp_path, env)
+    assert result.returncode == 2
+    assert "in-memory SQLite" in result.stderr
+
+
+# --- the patient-reference key ------------------------------------------------------
+
+
+@pytest.mark.parametrize("secret", [None, b"", b"short"])
+def test_production_requires_a_patient_key_secret(tmp_path: Path, secret: bytes | None) -> None:
+    settings = prod(tmp_path, trusted_issuers={"https://ehr": "https://ehr/jwks"}, patient_key_secret=secret)
+    with pytest.raises(ConfigurationError, match="CDSHOOKS_PATIENT_KEY_SECRET"):
+        create_app(settings)
+
+
+def test_patient_key_secret_from_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = tmp_path / "patient-key"
+    secret.write_text("s" * 40 + "\n")
+    monkeypatch.setenv("CDSHOOKS_PATIENT_KEY_SECRET_FILE", str(secret))
+    assert Settings.from_env().patient_key_secret == b"s" * 40
+    monkeypatch.setenv("CDSHOOKS_PATIENT_KEY_SECRET", "t" * 40)
+    with pytest.raises(ValueError, match="not both"):
+        Settings.from_env()
+
+
+def test_sandbox_without_a_secret_gets_a_random_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CDSHOOKS_PATIENT_KEY_SECRET", raising=False)
+    monkeypatch.delenv("CDSHOOKS_PATIENT_KEY_SECRET_FILE", raising=False)
+    first, second = Settings.from_env(sandbox=True), Settings.from_env(sandbox=True)
+    assert first.patient_key_secret and second.patient_key_secret
+    assert len(first.patient_key_secret) >= 32 and first.patient_key_secret != second.patient_key_secret
+    assert Settings.from_env().patient_key_secret is None  # production: none unless configured
+    assert "patient_key_secret" not in repr(first)
+
+
+def test_serve_without_a_patient_key_exits_2(tmp_path: Path) -> None:
+    env = {"CDSHOOKS_TRUSTED_ISSUERS": '{"https://ehr": "https://ehr/jwks"}', "CDSHOOKS_PUBLIC_URL": "https://cds.example.org"}
+    result = _serve(tmp_path, env)
+    assert result.returncode == 2
+    assert "requires CDSHOOKS_PATIENT_KEY_SECRET" in result.stderr
+
+
+def test_database_of_an_older_version_refuses_to_start(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as conn:  # the feedback table as an earlier version made it
+        conn.execute("CREATE TABLE feedback (id INTEGER PRIMARY KEY, digest VARCHAR(64), service_id VARCHAR(200))")
+    with pytest.raises(ConfigurationError, match=r"table feedback .* lacks columns .*iss"):
+        create_app(Settings(sandbox=True, database_url=f"sqlite:///{path}"))

@@ -1,0 +1,100 @@
+"""The one SQL database behind the seen-JWT store, the card ledger, the feedback store and its quota.
+
+All their tables are SQLAlchemy Core `Table`s on one `MetaData`, so that a hook call's
+replay row and ledger rows can be written in one transaction, on one engine, and so
+that migrations later have a single schema to describe. Nothing here is SQLite-only:
+the same tables run on PostgreSQL by URL.
+
+An in-memory SQLite database lives inside one process. Replay protection and the
+feedback quota only hold if every worker sees the same rows, so production mode
+refuses such a URL (`is_shared`); sandbox mode may use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import MetaData, Table, create_engine, event, inspect
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.pool import StaticPool
+
+from cdshooks.settings import ConfigurationError
+
+metadata = MetaData()
+
+
+class SchemaMismatch(ConfigurationError):
+    """An existing table lacks columns this version writes (a database made by an older version)."""
+
+
+def in_memory(url: str) -> bool:
+    """Whether `url` names an SQLite database that lives in one process's memory."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return False
+    database = parsed.database or ""
+    if database in ("", ":memory:") or database.startswith("file::memory:"):
+        return True
+    return str(parsed.query.get("mode", "")) == "memory"
+
+
+def _engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    if in_memory(url):
+        # one shared in-memory database for all threads of this process (sandbox and tests only)
+        return create_engine(url, connect_args={"check_same_thread": False}, poolclass=StaticPool)
+    Path(parsed.database or "").parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 15})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        # WAL lets readers and the (short) writes of several workers overlap
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return engine
+
+
+class Database:
+    """An engine on CDSHOOKS_DATABASE_URL; each store creates (and checks) its own tables on it."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = _engine(url)
+
+    @property
+    def shared(self) -> bool:
+        """True when other processes (gunicorn workers, hosts) see the same rows."""
+        return not in_memory(self.url)
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    def connect(self) -> Connection:
+        return self.engine.connect()
+
+    def ensure(self, *tables: Table) -> None:
+        """Create `tables` where missing, and refuse (SchemaMismatch) existing ones that lack columns."""
+        metadata.create_all(self.engine, tables=list(tables))
+        inspector = inspect(self.engine)
+        for table in tables:
+            present = {column["name"] for column in inspector.get_columns(table.name)}
+            missing = sorted(column.name for column in table.columns if column.name not in present)
+            if missing:
+                raise SchemaMismatch(
+                    f"table {table.name} in CDSHOOKS_DATABASE_URL lacks columns {', '.join(missing)}: the database "
+                    "was created by an older version of cdshooks; point CDSHOOKS_DATABASE_URL at a new database"
+                )
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,238 @@
+"""The ledger of issued cards: what this service answered, to whom, so feedback can be checked against it.
+
+For every hook response with cards, one write records each card's uuid and its
+suggestions' uuids with the service, the rule id and version that made the card,
+the hookInstance, the time, and the calling client's `iss` and `tenant`. It is written
+in the same transaction as the call's replay row and committed before the response is
+sent, so feedback may arrive at once (`cdshooks.client_auth.commit_with_token`).
+
+No patient data is kept, only a keyed patient reference for governance reporting:
+HMAC-SHA256(CDSHOOKS_PATIENT_KEY_SECRET, iss + "|" + tenant + "|" + patientId) in hex, with
+"" for an absent iss (sandbox) or tenant. Issuer names carry no "|" (checked at start-up)
+and FHIR ids cannot, so the message is unambiguous. Without the secret the reference
+cannot be linked back to a patient, nor computed for a guessed id; `patient_key_id`
+names the key that made it, so a report can tell references made before and after a
+key change apart. A hookInstance that is not a UUID is kept only as a digest, as in
+the log. Rows older than CDSHOOKS_LEDGER_RETENTION_DAYS (default 90) are pruned, at
+most once a minute per process; feedback for a pruned card is refused like any unknown
+card.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, Table, delete, insert, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+from cdshooks.database import Database, metadata
+from cdshooks.protocol import HookResponse
+
+log = logging.getLogger("cdshooks")
+
+EVIDENCE_EXTENSION = "org.cdshooks.evidence"  # the card extension naming the rule and its version
+PRUNE_EVERY_SECONDS = 60.0
+UUID_LENGTH = 100
+
+issued_card_table = Table(
+    "issued_card",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("card_uuid", String(UUID_LENGTH), nullable=False, unique=True),
+    Column("service_id", String(200), nullable=False),
+    Column("rule_id", String(64), nullable=False),
+    Column("rule_version", String(64), nullable=False),
+    Column("hook_instance", String(200), nullable=True),
+    Column("issued_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("iss", String(500), nullable=True),
+    Column("tenant", String(255), nullable=True),
+    Column("patient_ref", String(64), nullable=False, index=True),
+    Column("patient_key_id", String(16), nullable=False),
+)
+
+issued_suggestion_table = Table(
+    "issued_suggestion",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("suggestion_uuid", String(UUID_LENGTH), nullable=False, unique=True),
+    Column("card_uuid", String(UUID_LENGTH), ForeignKey("issued_card.card_uuid"), nullable=False, index=True),
+    Column("issued_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+
+class PatientKey:
+    """HMAC-SHA256 patient references under CDSHOOKS_PATIENT_KEY_SECRET (a random key when none is configured)."""
+
+    def __init__(self, secret: bytes | None) -> None:
+        self._secret = secret or secrets.token_bytes(32)
+        self.key_id = hashlib.sha256(b"cdshooks patient key id\x00" + self._secret).hexdigest()[:16]
+
+    def reference(self, iss: str | None, tenant: str | None, patient_id: str) -> str:
+        message = f"{iss or ''}|{tenant or ''}|{patient_id}".encode()
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
+
+    def __repr__(self) -> str:  # never let the secret reach a log through a repr
+        return f"PatientKey(key_id={self.key_id!r})"
+
+
+@dataclass(frozen=True)
+class IssuedCard:
+    card_uuid: str
+    rule_id: str
+    rule_version: str
+    suggestion_uuids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Issuance:
+    """One hook response's cards, and who they were issued to."""
+
+    service_id: str
+    hook_instance: str | None  # as logged: a UUID, or a digest of anything else
+    iss: str | None
+    tenant: str | None
+    patient_id: str
+    cards: tuple[IssuedCard, ...]
+
+
+def issued_cards(response: HookResponse) -> tuple[IssuedCard, ...]:
+    """The cards of a response as the ledger keeps them (a card without a uuid cannot get feedback: skipped)."""
+    found = []
+    for card in response.cards:
+        if not card.uuid:
+            continue
+        evidence = (card.extension or {}).get(EVIDENCE_EXTENSION) or {}
+        found.append(
+            IssuedCard(
+                card_uuid=card.uuid,
+                rule_id=str(evidence.get("rule", "")),
+                rule_version=str(evidence.get("version", "")),
+                suggestion_uuids=tuple(s.uuid for s in card.suggestions or () if s.uuid),
+            )
+        )
+    return tuple(found)
+
+
+@dataclass(frozen=True)
+class LedgerCard:
+    """A card as recorded, for checking feedback against it."""
+
+    card_uuid: str
+    service_id: str
+    iss: str | None
+    tenant: str | None
+    suggestion_uuids: frozenset[str]
+
+
+class Ledger:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        patient_key: PatientKey,
+        retention_days: float = 90.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if retention_days <= 0:
+            raise ValueError("CDSHOOKS_LEDGER_RETENTION_DAYS must be positive")
+        self.database = database
+        self.database.ensure(issued_card_table, issued_suggestion_table)
+        self.patient_key = patient_key
+        self.retention = timedelta(days=retention_days)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._pruned_at = 0.0
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
+
+    def record(self, conn: Connection, issuance: Issuance) -> None:
+        """Write the issuance's cards and suggestions in the caller's transaction (nothing when it has no cards)."""
+        if not issuance.cards:
+            return
+        now = self._now()
+        patient_ref = self.patient_key.reference(issuance.iss, issuance.tenant, issuance.patient_id)
+        conn.execute(
+            insert(issued_card_table),
+            [
+                {
+                    "card_uuid": card.card_uuid,
+                    "service_id": issuance.service_id,
+                    "rule_id": card.rule_id,
+                    "rule_version": card.rule_version,
+                    "hook_instance": issuance.hook_instance,
+                    "issued_at": now,
+                    "iss": issuance.iss,
+                    "tenant": issuance.tenant,
+                    "patient_ref": patient_ref,
+                    "patient_key_id": self.patient_key.key_id,
+                }
+                for card in issuance.cards
+            ],
+        )
+        suggestions = [
+            {"suggestion_uuid": uuid, "card_uuid": card.card_uuid, "issued_at": now}
+            for card in issuance.cards
+            for uuid in card.suggestion_uuids
+        ]
+        if suggestions:
+            conn.execute(insert(issued_suggestion_table), suggestions)
+
+    def cards(self, card_uuids: Iterable[str]) -> dict[str, LedgerCard]:
+        """The recorded cards among `card_uuids`, with their suggestions, by uuid (two queries, any batch size)."""
+        wanted = sorted(set(card_uuids))
+        if not wanted:
+            return {}
+        cards, suggestions = issued_card_table, issued_suggestion_table
+        with self.database.connect() as conn:
+            rows = conn.execute(
+                select(cards.c.card_uuid, cards.c.service_id, cards.c.iss, cards.c.tenant).where(
+                    cards.c.card_uuid.in_(wanted)
+                )
+            ).all()
+            offered: dict[str, set[str]] = {}
+            query = select(suggestions.c.card_uuid, suggestions.c.suggestion_uuid)
+            for card_uuid, suggestion_uuid in conn.execute(query.where(suggestions.c.card_uuid.in_(wanted))):
+                offered.setdefault(card_uuid, set()).add(suggestion_uuid)
+        return {
+            row.card_uuid: LedgerCard(
+                row.card_uuid, row.service_id, row.iss, row.tenant, frozenset(offered.get(row.card_uuid, ()))
+            )
+            for row in rows
+        }
+
+    def maybe_prune(self) -> None:
+        """Prune if this process has not done so for a minute (call it outside any open transaction).
+
+        Housekeeping: a failure is logged and tried again a minute later, never a failed call.
+        """
+        now = self._clock()
+        with self._lock:
+            if now - self._pruned_at < PRUNE_EVERY_SECONDS:
+                return
+            self._pruned_at = now
+        try:
+            self.prune()
+        except SQLAlchemyError as exc:
+            log.error("ledger prune failed", extra={"error": type(exc).__name__})
+
+    def prune(self) -> int:
+        """Forget cards issued longer ago than the retention period; return how many."""
+        cutoff = self._now() - self.retention
+        with self.database.begin() as conn:
+            conn.execute(delete(issued_suggestion_table).where(issued_suggestion_table.c.issued_at < cutoff))
+            return conn.execute(delete(issued_card_table).where(issued_card_table.c.issued_at < cutoff)).rowcount
+
+    def rows(self) -> list[dict[str, object]]:
+        """Every recorded card (for reports and tests)."""
+        with self.database.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(select(issued_card_table).order_by(issued_card_table.c.id))]
