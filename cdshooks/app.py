@@ -21,6 +21,7 @@ from cdshooks.cors import Cors
 from cdshooks.database import Database
 from cdshooks.errors import register_error_handlers
 from cdshooks.feedback import FeedbackStore
+from cdshooks.json_provider import OrjsonProvider
 from cdshooks.ledger import Ledger, PatientKey
 from cdshooks.quota import FeedbackQuota
 from cdshooks.response_headers import ResponseHeaders
@@ -56,7 +57,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["CDSHOOKS_FEEDBACK_QUOTA"] = FeedbackQuota(
         database, limit=settings.feedback_quota, window_seconds=settings.feedback_quota_window_seconds
     )
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json = OrjsonProvider(app)
 
     ResponseHeaders().init_app(app)
     cors.init_app(app)

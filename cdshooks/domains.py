@@ -63,6 +63,11 @@ class Domain:
     follow: Follow = _nothing
     relevant: Relevant = _always  # a cheap look: may a rule's value set match this resource at all?
 
+    @property
+    def follows(self) -> bool:
+        """Whether its resources reference others the reader needs (a Medication, a panel's members)."""
+        return self.follow is not _nothing
+
     def prefetch_keys(self) -> dict[str, PrefetchKey]:
         return {key: PrefetchKey(template, self.name) for key, template in self.prefetch.items()}
 

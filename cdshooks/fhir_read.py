@@ -172,28 +172,31 @@ def first_instant(resource: dict[str, Any], *fields: str) -> datetime | None:
     return None
 
 
-def bundle_resources(bundle: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def bundle_resources(bundle: dict[str, Any]) -> list[dict[str, Any]]:
     """Resources of a Bundle's entries, skipping search outcomes and non-resources."""
-    for entry in as_list(bundle.get("entry")):
-        if not isinstance(entry, dict):
+    found = []
+    entries = bundle.get("entry")
+    for entry in entries if type(entries) is list else as_list(entries):
+        if type(entry) is not dict:
             continue
         resource = entry.get("resource")
-        search = entry.get("search")
-        if isinstance(search, dict) and search.get("mode") == "outcome":
-            continue
-        if isinstance(resource, dict) and isinstance(resource.get("resourceType"), str):
-            yield resource
+        if type(resource) is dict and type(resource.get("resourceType")) is str:
+            search = entry.get("search")
+            if type(search) is dict and search.get("mode") == "outcome":
+                continue
+            found.append(resource)
+    return found
 
 
 def flatten(resources: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Resources with nested Bundles expanded (iteratively: nesting costs no recursion), OperationOutcomes dropped."""
     found: list[dict[str, Any]] = []
-    pending = [iter(resources)]
+    pending: list[Iterator[dict[str, Any]]] = [iter(resources)]
     while pending:
         for resource in pending[-1]:
             kind = resource.get("resourceType")
             if kind == "Bundle":
-                pending.append(bundle_resources(resource))
+                pending.append(iter(bundle_resources(resource)))
                 break
             if kind != "OperationOutcome":
                 found.append(resource)

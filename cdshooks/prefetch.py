@@ -63,6 +63,7 @@ class Fetched:
     unavailable: set[str] = field(default_factory=set)  # data domains
     fetched_keys: set[str] = field(default_factory=set)
     index: ResourceIndex = field(default_factory=ResourceIndex)  # every resource of the call, for references
+    by_domain: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # what each domain's keys brought
 
 
 def resolve(
@@ -102,6 +103,7 @@ def resolve(
                     to_follow[key] = value
                 else:
                     result.resources.append(value)
+                    result.by_domain.setdefault(spec.domain, []).append(value)
                 continue
         if value is None and client is None:
             continue  # the client had no data for this key: an empty result
@@ -126,6 +128,7 @@ def resolve(
             result.missing_keys.add(key)
         else:
             result.resources.extend(outcome)
+            result.by_domain.setdefault(prefetch_keys[key].domain, []).extend(outcome)
             result.fetched_keys.add(key)
             for resource in outcome:
                 result.index.add(resource)
@@ -169,16 +172,13 @@ def _follow_references(
     """Read from the server what the domains' resources reference and the call does not hold; count, per
     domain, the references that stay unresolved (that domain's rules are then skipped, not guessed)."""
     wanted: dict[str, tuple[str, str]] = {}  # reference -> (domain, type)
-    following = {
-        kind: d for d in DOMAINS.values() if d.name in domains and d.follow is not None for kind in d.resource_types
-    }
-    for resource in flatten(result.resources):
-        found = following.get(resource.get("resourceType"))  # type: ignore[arg-type]
-        if found is None:
-            continue
-        for ref, kind in found.follow(resource):
-            if result.index.resolve(ref, kind, resource) is None:
-                wanted.setdefault(ref, (found.name, kind))
+    for domain in (d for d in DOMAINS.values() if d.name in domains and d.follows):
+        # only what the domain's own keys brought: a Condition never references a Medication
+        for resource in flatten(result.by_domain.get(domain.name, ())):
+            if resource.get("resourceType") in domain.resource_types:
+                for ref, kind in domain.follow(resource):
+                    if result.index.resolve(ref, kind, resource) is None:
+                        wanted.setdefault(ref, (domain.name, kind))
     for draft in flatten([drafts]) if drafts else ():
         ref = reference(draft.get("medicationReference")) if draft.get("resourceType") == "MedicationRequest" else ""
         if ref and not ref.startswith("#") and result.index.resolve(ref, "Medication", draft) is None:

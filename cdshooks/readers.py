@@ -47,7 +47,7 @@ from cdshooks.fhir_read import (
     reference_id,
     status_code,
 )
-from cdshooks.terminology import relevance
+from cdshooks.terminology import Relevance, relevance
 
 # Extensions and elements that tie a condition to another (a metastasis to its primary).
 RELATED_CONDITION_EXTENSIONS = {
@@ -64,6 +64,8 @@ class ReadContext:
 
     patient_id: str
     index: ResourceIndex = field(default_factory=ResourceIndex)
+    named: dict[str, bool] = field(default_factory=dict)  # text -> may a value set's name match it (per call)
+    terms: Relevance = field(default_factory=relevance)
 
     def medication(self, resource: Mapping[str, Any]) -> tuple[Concept, Concept, bool]:
         """(drug, dose form, resolved) of a MedicationRequest/Statement: its own concept, or the Medication
@@ -96,45 +98,55 @@ ABOUT = {
 }
 
 
-def _codes_and_words(value: Any, codes: list[str], words: list[str]) -> None:
-    """Collect the codes and texts of a CodeableConcept, a Coding, a list of them or of components."""
-    for item in value if isinstance(value, list) else (value,):
-        if not isinstance(item, dict):
-            continue
-        if isinstance(item.get("text"), str):
-            words.append(item["text"])
-        if "code" in item and isinstance(item["code"], dict):  # an Observation component
-            _codes_and_words(item["code"], codes, words)
-            continue
-        for coding in item.get("coding", ()) if isinstance(item.get("coding"), list) else (item,):
-            if isinstance(coding, dict):
-                if isinstance(coding.get("code"), str):
-                    codes.append(coding["code"])
-                if isinstance(coding.get("display"), str):
-                    words.append(coding["display"])
+MEDICATION_KINDS = ("MedicationRequest", "MedicationStatement")
 
 
 def relevant(resource: Mapping[str, Any], ctx: ReadContext) -> bool:
-    """Whether any rule's value set could match the resource (a cheap look before it is read)."""
-    codes: list[str] = []
-    words: list[str] = []
+    """Whether any rule's value set could match the resource (a cheap look before it is read).
+
+    This runs for every resource of every call, so it reads the JSON directly (CodeableConcepts,
+    lone Codings, Observation components): a code any value set holds, or a word of any value-set
+    name among the texts and displays.
+    """
     kind = resource.get("resourceType")
-    if kind in ("MedicationRequest", "MedicationStatement"):
-        if "medicationCodeableConcept" in resource:
-            _codes_and_words(resource["medicationCodeableConcept"], codes, words)
-        else:
+    words: list[str] = []
+    if kind in MEDICATION_KINDS:
+        values: Any = (resource.get("medicationCodeableConcept"),)
+        if values[0] is None:
             med_ref = resource.get("medicationReference")
-            if isinstance(med_ref, dict) and isinstance(med_ref.get("display"), str):
+            if type(med_ref) is dict and type(med_ref.get("display")) is str:
                 words.append(med_ref["display"])
             found = ctx.index.resolve(reference(med_ref), "Medication", dict(resource))
             if found is None:
                 return True  # unresolved: the reader marks it, the fetch step has reported it
-            _codes_and_words(found.get("code"), codes, words)
+            values = (found.get("code"),)
     else:
-        for name in ABOUT.get(str(kind), ()):
-            _codes_and_words(resource.get(name), codes, words)
-    terms = relevance()
-    return terms.any_code(codes) or terms.any_name(" ".join(words))
+        values = [resource.get(name) for name in ABOUT.get(str(kind), ())]
+    codes = ctx.terms.codes
+    for value in values:
+        for item in value if type(value) is list else (value,):
+            if type(item) is not dict:
+                continue
+            inner = item.get("code")
+            if type(inner) is dict:  # an Observation component: its code is the concept
+                item = inner
+            text = item.get("text")
+            if type(text) is str:
+                words.append(text)
+            coding = item.get("coding")
+            for one in coding if type(coding) is list else (item,):
+                if type(one) is dict:
+                    code = one.get("code")
+                    if type(code) is str and code.replace(".", "").upper() in codes:
+                        return True
+                    display = one.get("display")
+                    if type(display) is str:
+                        words.append(display)
+    text = " ".join(words)
+    named = ctx.named.get(text)  # a chart repeats its displays (one drug, many orders): look each up once
+    if named is None:
+        named = ctx.named[text] = ctx.terms.any_name(text)
+    return named
 
 
 def ref_of(resource: Mapping[str, Any]) -> str:
@@ -371,6 +383,8 @@ def observation_value(r: Mapping[str, Any]) -> ObservationValue | None:
 
 def medication_references(r: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The Medication a MedicationRequest/Statement points to, when the reader will want it (not contained)."""
+    if "medicationReference" not in r:
+        return []
     ref = reference(r.get("medicationReference"))
     if not ref or ref.startswith("#"):
         return []

@@ -212,8 +212,8 @@ def build_record(
     seen: set[str] = set()
     set_aside: list[SetAside] = []
     types: dict[str, Domain | None] = {}
-    for r in flatten(resources):
-        kind = str(r.get("resourceType"))
+    for r in flatten(resources):  # the hot loop of a call: every resource passes here once
+        kind = r.get("resourceType")
         domain = types[kind] if kind in types else types.setdefault(kind, domain_for_type(kind))
         if domain is None or not domain.relevant(r, context):
             continue  # no rule's value set could match it: not read further
@@ -221,7 +221,7 @@ def build_record(
         if key and key in seen:
             continue
         if patient_of(r) != patient_id:
-            set_aside.append(SetAside(key or kind, "about another patient"))
+            set_aside.append(SetAside(key or str(kind), "about another patient"))
             continue
         if key:
             seen.add(key)

@@ -14,13 +14,11 @@ import logging
 import uuid
 from typing import Any
 
-from pydantic import ValidationError
-
-from cdshooks.cards import CardTemplate, fill, validate_resource
+from cdshooks.cards import CardTemplate, fill
 from cdshooks.catalogue import catalogue
 from cdshooks.engine import Fired
 from cdshooks.fhir_read import concept
-from cdshooks.protocol import Action, Card, Suggestion
+from cdshooks.protocol import RELATIVE_REF, Action, Card, Suggestion
 from cdshooks.record import PatientRecord
 
 log = logging.getLogger(__name__)
@@ -81,9 +79,7 @@ def _suggestion(template: Any, bindings: dict[str, str], record: PatientRecord) 
         if resource is not None:
             if _already_drafted(resource, record):
                 return None
-            try:
-                validate_resource(resource)
-            except (ValueError, ValidationError):
+            if not _references_valid(resource):
                 log.error("suggested resource failed validation", extra={"label": template.label})
                 return None
         actions.append(
@@ -100,6 +96,22 @@ def _suggestion(template: Any, bindings: dict[str, str], record: PatientRecord) 
         isRecommended=template.isRecommended,
         actions=actions,
     )
+
+
+def _references_valid(value: Any) -> bool:
+    """Whether every reference the bindings wrote into a suggested resource is a FHIR relative reference.
+
+    The resource templates were validated as FHIR resources at start-up (`cdshooks.cards`); at call
+    time only the filled-in values vary, and the only typed fields they go into are references.
+    """
+    if isinstance(value, dict):
+        ref = value.get("reference")
+        if ref is not None and not (isinstance(ref, str) and RELATIVE_REF.match(ref)):
+            return False
+        return all(_references_valid(v) for v in value.values() if isinstance(v, dict | list))
+    if isinstance(value, list):
+        return all(_references_valid(v) for v in value)
+    return True
 
 
 def _already_drafted(resource: dict[str, Any], record: PatientRecord) -> bool:

@@ -18,6 +18,7 @@ reached), and terminate TLS.
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -44,7 +45,9 @@ class CdsHooksServer(BaseApplication):  # type: ignore[misc]
     def load(self) -> Any:
         from cdshooks.app import create_app
 
-        return create_app(self.settings)
+        app = create_app(self.settings)
+        gc.freeze()  # what start-up loaded (value sets, the ICD-10-CM tree, cards) is never garbage: never scan it
+        return app
 
 
 def options(host: str, port: int, workers: int, threads: int, worker_class: str) -> dict[str, Any]:
@@ -89,6 +92,7 @@ def serve(
 
     configure_logging()
     create_app(settings)  # fail fast, in the master, on bad cards, value sets or configuration
+    gc.freeze()  # the workers fork from here: frozen objects are shared, neither scanned nor copied
     if worker_class == "gevent" and not patched:
         raise ConfigurationError(
             "the gevent worker needs a process that has not imported ssl before cdshooks serve patched it: "

@@ -276,31 +276,36 @@ def valuesets() -> dict[str, ValueSet]:
     return load_valuesets(data_dir("valuesets"))
 
 
+WORD = re.compile(r"[^\W_]+")
+
+
 @dataclass(frozen=True)
 class Relevance:
-    """What any value set could match: every code (as EHRs write it, dots and case aside) and every name.
+    """What any value set could match: every code (as EHRs write it, dots and case aside) and a word of
+    every name.
 
     A resource none of whose codes or words is here can matter to no rule, so the record does not
     read it further: most of a chart (hypertension, statins, routine visits) is passed over at the
-    cost of a set lookup.
+    cost of a few set lookups. A name matches a text only if its longest word is one of the text's
+    words, so looking for that word alone never misses a match (and the full match comes later).
     """
 
     codes: frozenset[str]
-    names: re.Pattern[str] | None
+    words: frozenset[str]
 
     def any_code(self, codes: list[str]) -> bool:
         return any(code.replace(".", "").upper() in self.codes for code in codes)
 
     def any_name(self, text: str) -> bool:
-        return bool(text) and self.names is not None and self.names.search(text.lower()) is not None
+        return bool(text) and not self.words.isdisjoint(WORD.findall(text.lower()))
 
 
 @lru_cache(maxsize=1)
 def relevance() -> Relevance:
     sets = [s for s in valuesets().values() if not s.parts]
     codes = frozenset(code.replace(".", "").upper() for s in sets for _, code in s.members)
-    names = sorted({n for s in sets for n in s.names}, key=len, reverse=True)
-    return Relevance(codes, _word_pattern(names))
+    words = frozenset(max(WORD.findall(n.lower()), key=len) for s in sets for n in s.names)
+    return Relevance(codes, words)
 
 
 @lru_cache(maxsize=1)

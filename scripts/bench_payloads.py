@@ -34,8 +34,14 @@ ORDINARY_CONDITIONS = [
     ("K21.9", "Gastro-esophageal reflux disease without esophagitis"),
     ("M81.0", "Age-related osteoporosis without current pathological fracture"),
 ]
-ORDINARY_DRUGS = ["amlodipine 5 mg tablet", "metformin 500 mg tablet", "atorvastatin 20 mg tablet",
-                  "omeprazole 20 mg capsule", "alendronate 70 mg tablet", "valganciclovir 450 mg tablet"]  # fmt: skip
+ORDINARY_DRUGS = [
+    "amlodipine 5 mg tablet",
+    "metformin 500 mg tablet",
+    "atorvastatin 20 mg tablet",
+    "omeprazole 20 mg capsule",
+    "alendronate 70 mg tablet",
+    "valganciclovir 450 mg tablet",
+]
 SERVICE_FOR_HOOK = {s.hook: s for s in all_services().values()}
 
 
@@ -49,15 +55,22 @@ def _condition(pid: str, i: int) -> dict[str, Any]:
     return {
         "resourceType": "Condition",
         "id": f"pad-cond-{i}",
-        "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]},
+        "clinicalStatus": {
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]
+        },
         "verificationStatus": {
             "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "confirmed"}]
         },
-        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-category", "code": category}]}],
-        "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": code, "display": display}], "text": display},
+        "category": [
+            {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-category", "code": category}]}
+        ],
+        "code": {
+            "coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": code, "display": display}],
+            "text": display,
+        },
         "subject": {"reference": f"Patient/{pid}"},
         "onsetDateTime": f"20{10 + i % 15:02d}-0{1 + i % 9}-15",
-    }  # fmt: skip
+    }
 
 
 def _medication(pid: str, i: int) -> dict[str, Any]:
@@ -93,8 +106,11 @@ def _encounter(pid: str, i: int) -> dict[str, Any]:
         "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
         "type": [{"text": "Outpatient visit"}],
         "subject": {"reference": f"Patient/{pid}"},
-        "period": {"start": f"20{15 + i % 10:02d}-0{1 + i % 9}-10T09:00:00Z", "end": f"20{15 + i % 10:02d}-0{1 + i % 9}-10T09:30:00Z"},
-    }  # fmt: skip
+        "period": {
+            "start": f"20{15 + i % 10:02d}-0{1 + i % 9}-10T09:00:00Z",
+            "end": f"20{15 + i % 10:02d}-0{1 + i % 9}-10T09:30:00Z",
+        },
+    }
 
 
 PADDING = {  # prefetch key -> (builder, share of the padding)
@@ -111,7 +127,7 @@ def _searchset(resources: list[dict[str, Any]]) -> dict[str, Any]:
         "type": "searchset",
         "total": len(resources),
         "entry": [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in resources],
-    }  # fmt: skip
+    }
 
 
 def padded_request(hook: str, resources: int) -> dict[str, Any]:
@@ -128,11 +144,13 @@ def padded_request(hook: str, resources: int) -> dict[str, Any]:
             "status": "draft",
             "intent": "order",
             "medicationCodeableConcept": {
-                "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "42316", "display": "tacrolimus"}],
+                "coding": [
+                    {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "42316", "display": "tacrolimus"}
+                ],
                 "text": "tacrolimus 1 mg capsule",
             },
             "subject": {"reference": f"Patient/{pid}"},
-        }  # fmt: skip
+        }
     request = build_hook_request(SERVICE_FOR_HOOK[hook], store, pid, draft=draft)
     prefetch = request["prefetch"]
     present = sum(len(v.get("entry", [])) if v.get("resourceType") == "Bundle" else 1 for v in prefetch.values() if v)

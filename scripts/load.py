@@ -500,8 +500,11 @@ def run(
     all_ms = [ms for values in stats.latencies.values() for ms in values]
     total = len(all_ms)
     errors = sum(stats.errors.values())
-    shape = f"{args.workers} workers x {args.threads} threads" if args.worker_class == "gthread" else (
-        f"{args.workers} workers")
+    shape = (
+        f"{args.workers} workers x {args.threads} threads"
+        if args.worker_class == "gthread"
+        else (f"{args.workers} workers")
+    )
     print(f"cdshooks load run: {args.duration:.0f} s measured after {args.warmup:.0f} s warm-up, "
           f"{args.concurrency} client threads, gunicorn {args.worker_class} {shape}, "
           f"production mode (ES384 JWT per call)")  # fmt: skip
@@ -516,9 +519,11 @@ def run(
     for error, count in sorted(stats.errors.items()):
         print(f"  error {error}: {count}")
     worst_probe = max(stats.probes, default=0.0)
-    print(f"health probes: {len(stats.probes)} (fresh connection every 0.2 s), failures {stats.probe_failures}, "
-          f"p50 {statistics.median(stats.probes) if stats.probes else 0:.1f} ms, "
-          f"p99 {percentile(stats.probes, 0.99):.1f} ms, worst {worst_probe:.1f} ms (bar: under {PROBE_BAR_MS:.0f} ms)")
+    print(
+        f"health probes: {len(stats.probes)} (fresh connection every 0.2 s), failures {stats.probe_failures}, "
+        f"p50 {statistics.median(stats.probes) if stats.probes else 0:.1f} ms, "
+        f"p99 {percentile(stats.probes, 0.99):.1f} ms, worst {worst_probe:.1f} ms (bar: under {PROBE_BAR_MS:.0f} ms)"
+    )
     print(f"feedback: {stats.feedback_items} items, all on cards issued in this run ({stats.feedback_stored} stored); "
           f"most in one quota window {budget.most_in_a_window()} of {args.feedback_quota} per "
           f"{args.feedback_window} s")  # fmt: skip

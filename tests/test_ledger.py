@@ -39,9 +39,7 @@ def suggestions(app: Flask) -> list[dict[str, Any]]:
 def everything_stored(app: Flask) -> str:
     """Every value of every row of every table, as one text to search."""
     with app.config["CDSHOOKS_DATABASE"].connect() as conn:
-        return "\n".join(
-            repr(tuple(row)) for table in metadata.sorted_tables for row in conn.execute(select(table))
-        )
+        return "\n".join(repr(tuple(row)) for table in metadata.sorted_tables for row in conn.execute(select(table)))
 
 
 @pytest.fixture

@@ -158,7 +158,9 @@ def test_bad_pinned_configuration_refuses_to_start(
 
 
 def test_a_pinned_issuer_takes_no_jku_list(tmp_path: Path, jwks_server: JwksServer) -> None:
-    settings = pinned_settings(tmp_path, jwks_server, jwks_server.url("/jwks.json"), trusted_jku={SANDBOX_ISS: ("https://x/j",)})
+    settings = pinned_settings(
+        tmp_path, jwks_server, jwks_server.url("/jwks.json"), trusted_jku={SANDBOX_ISS: ("https://x/j",)}
+    )
     with pytest.raises(ConfigurationError, match="pinned"):
         create_app(settings)
 

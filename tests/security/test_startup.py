@@ -107,7 +107,8 @@ def test_serve_with_bad_configuration_exits_2(tmp_path: Path, env: dict[str, str
 
 
 @pytest.mark.parametrize(
-    "url", ["sqlite://", "sqlite:///:memory:", "sqlite:///file::memory:?uri=true", "sqlite:///x.db?mode=memory&uri=true"]
+    "url",
+    ["sqlite://", "sqlite:///:memory:", "sqlite:///file::memory:?uri=true", "sqlite:///x.db?mode=memory&uri=true"],
 )
 def test_production_refuses_an_in_memory_store(tmp_path: Path, url: str) -> None:
     """Each gunicorn worker would have its own in-memory database: a token could be replayed once per worker."""
@@ -170,7 +171,10 @@ def test_sandbox_without_a_secret_gets_a_random_one(monkeypatch: pytest.MonkeyPa
 
 
 def test_serve_without_a_patient_key_exits_2(tmp_path: Path) -> None:
-    env = {"CDSHOOKS_TRUSTED_ISSUERS": '{"https://ehr": "https://ehr/jwks"}', "CDSHOOKS_PUBLIC_URL": "https://cds.example.org"}
+    env = {
+        "CDSHOOKS_TRUSTED_ISSUERS": '{"https://ehr": "https://ehr/jwks"}',
+        "CDSHOOKS_PUBLIC_URL": "https://cds.example.org",
+    }
     result = _serve(tmp_path, env)
     assert result.returncode == 2
     assert "requires CDSHOOKS_PATIENT_KEY_SECRET" in result.stderr
