@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cached_property
 from typing import Any
 
 # Every official name of the code systems the service reads (FHIR canonical URIs and HL7 OIDs, as
@@ -84,10 +85,14 @@ class Concept:
                 return coding.display
         return self.codings[0].code if self.codings else ""
 
-    def words(self) -> str:
-        """Lower-cased text and displays, for name matching."""
+    @cached_property
+    def _words(self) -> str:
         parts = [self.text, *(c.display for c in self.codings)]
         return " ".join(p for p in parts if p).lower()
+
+    def words(self) -> str:
+        """Lower-cased text and displays, for name matching (joined once: every value set asks)."""
+        return self._words
 
     def merged(self, other: Concept) -> Concept:
         return Concept(self.codings + other.codings, self.text or other.text)

@@ -1,7 +1,7 @@
 """The ledger of issued cards: what this service answered, to whom, so feedback can be checked against it.
 
-For every hook response with cards, one write records each card's uuid and its
-suggestions' uuids with the service, the rule id and version that made the card,
+For every hook response with cards, one insert records each card (one row per card)
+with its suggestions' uuids, the service, the rule id and version that made the card,
 the hookInstance, the time, and the calling client's `iss` and `tenant`. It is written
 in the same transaction as the call's replay row and committed before the response is
 sent, so feedback may arrive at once (`cdshooks.client_auth.commit_with_token`).
@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, Table, delete, insert, select
+from sqlalchemy import Column, DateTime, Integer, String, Table, Text, delete, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -55,18 +55,13 @@ issued_card_table = Table(
     Column("issued_at", DateTime(timezone=True), nullable=False, index=True),
     Column("iss", String(500), nullable=True),
     Column("tenant", String(255), nullable=True),
-    Column("patient_ref", String(64), nullable=False, index=True),
+    Column("patient_ref", String(64), nullable=False),
     Column("patient_key_id", String(16), nullable=False),
+    # the card's suggestions' uuids, space-separated (the service's own UUIDs: none holds a space)
+    Column("suggestion_uuids", Text, nullable=False, default=""),
 )
 
-issued_suggestion_table = Table(
-    "issued_suggestion",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("suggestion_uuid", String(UUID_LENGTH), nullable=False, unique=True),
-    Column("card_uuid", String(UUID_LENGTH), ForeignKey("issued_card.card_uuid"), nullable=False, index=True),
-    Column("issued_at", DateTime(timezone=True), nullable=False, index=True),
-)
+INSERT_CARDS = insert(issued_card_table)  # built once: every hook call with cards runs it
 
 
 class PatientKey:
@@ -145,7 +140,7 @@ class Ledger:
         if retention_days <= 0:
             raise ValueError("CDSHOOKS_LEDGER_RETENTION_DAYS must be positive")
         self.database = database
-        self.database.ensure(issued_card_table, issued_suggestion_table)
+        self.database.ensure(issued_card_table)
         self.patient_key = patient_key
         self.retention = timedelta(days=retention_days)
         self._clock = clock
@@ -162,7 +157,7 @@ class Ledger:
         now = self._now()
         patient_ref = self.patient_key.reference(issuance.iss, issuance.tenant, issuance.patient_id)
         conn.execute(
-            insert(issued_card_table),
+            INSERT_CARDS,
             [
                 {
                     "card_uuid": card.card_uuid,
@@ -175,37 +170,24 @@ class Ledger:
                     "tenant": issuance.tenant,
                     "patient_ref": patient_ref,
                     "patient_key_id": self.patient_key.key_id,
+                    "suggestion_uuids": " ".join(card.suggestion_uuids),
                 }
                 for card in issuance.cards
             ],
         )
-        suggestions = [
-            {"suggestion_uuid": uuid, "card_uuid": card.card_uuid, "issued_at": now}
-            for card in issuance.cards
-            for uuid in card.suggestion_uuids
-        ]
-        if suggestions:
-            conn.execute(insert(issued_suggestion_table), suggestions)
 
     def cards(self, card_uuids: Iterable[str]) -> dict[str, LedgerCard]:
-        """The recorded cards among `card_uuids`, with their suggestions, by uuid (two queries, any batch size)."""
+        """The recorded cards among `card_uuids`, with their suggestions, by uuid (one query, any batch size)."""
         wanted = sorted(set(card_uuids))
         if not wanted:
             return {}
-        cards, suggestions = issued_card_table, issued_suggestion_table
+        cards = issued_card_table
+        query = select(cards.c.card_uuid, cards.c.service_id, cards.c.iss, cards.c.tenant, cards.c.suggestion_uuids)
         with self.database.connect() as conn:
-            rows = conn.execute(
-                select(cards.c.card_uuid, cards.c.service_id, cards.c.iss, cards.c.tenant).where(
-                    cards.c.card_uuid.in_(wanted)
-                )
-            ).all()
-            offered: dict[str, set[str]] = {}
-            query = select(suggestions.c.card_uuid, suggestions.c.suggestion_uuid)
-            for card_uuid, suggestion_uuid in conn.execute(query.where(suggestions.c.card_uuid.in_(wanted))):
-                offered.setdefault(card_uuid, set()).add(suggestion_uuid)
+            rows = conn.execute(query.where(cards.c.card_uuid.in_(wanted))).all()
         return {
             row.card_uuid: LedgerCard(
-                row.card_uuid, row.service_id, row.iss, row.tenant, frozenset(offered.get(row.card_uuid, ()))
+                row.card_uuid, row.service_id, row.iss, row.tenant, frozenset(row.suggestion_uuids.split())
             )
             for row in rows
         }
@@ -229,7 +211,6 @@ class Ledger:
         """Forget cards issued longer ago than the retention period; return how many."""
         cutoff = self._now() - self.retention
         with self.database.begin() as conn:
-            conn.execute(delete(issued_suggestion_table).where(issued_suggestion_table.c.issued_at < cutoff))
             return conn.execute(delete(issued_card_table).where(issued_card_table.c.issued_at < cutoff)).rowcount
 
     def rows(self) -> list[dict[str, object]]:

@@ -16,27 +16,31 @@ MAX_JSON_DEPTH = 100
 
 
 _NOT_STRUCTURE = bytes(c for c in range(256) if c not in b'[]{}"')
-_STRING = re.compile(rb'"[^"]*"')
 _SAME_BRACKETS = bytes.maketrans(b"{}", b"[]")
+_STRING = re.compile(rb'"[^"]*"')
 
 
 def nesting_exceeds(raw: bytes, limit: int) -> bool:
     """Whether the arrays and objects of a JSON text nest deeper than `limit` — read off the bytes at C speed.
 
-    Escaped backslashes and quotes are dropped, then everything but brackets and quotes, then whole
-    strings (empty pairs of quotes first, which is nearly all of them); what is left is the bracket
-    structure, whose innermost pairs are removed once per level. Ordinary FHIR JSON nests about ten
-    deep, so this costs a few passes over a text several times shorter than the body. (On invalid
-    JSON the answer does not matter: parsing refuses it.)
+    Escaped backslashes and quotes are dropped, then everything but brackets and quotes; what is
+    left is the bracket structure with a pair of quotes for each string, and the brackets some
+    strings hold between theirs. Ordinary FHIR JSON has no bracket in any string: then every quote
+    has its partner next to it, the quotes go, and the innermost pairs of brackets are removed once
+    per level (ordinary FHIR nests about ten deep). Otherwise whole strings are removed first. (On
+    invalid JSON the answer does not matter: parsing refuses it.)
     """
     if b"\\" in raw:  # escapes are rare in FHIR JSON: only then is the body copied to drop them
         raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
-    structure = raw.translate(None, _NOT_STRUCTURE)
-    # most strings hold no bracket and are now `""`: dropping adjacent quote pairs keeps the in/out
-    # alternation of the others, so the regex below only sees the few strings that contain brackets
-    while b'""' in structure:
-        structure = structure.replace(b'""', b"")
-    brackets = _STRING.sub(b"", structure).translate(_SAME_BRACKETS)
+    structure = raw.translate(_SAME_BRACKETS, _NOT_STRUCTURE)
+    brackets = structure.translate(None, b'"')
+    if 2 * structure.count(b'""') != len(structure) - len(brackets):
+        # some quote is not in a run of even length (each run starting at an opening quote), so some
+        # string holds a bracket. Dropping adjacent quotes keeps the in/out alternation of the others,
+        # so the regex only sees the few strings that hold brackets.
+        while b'""' in structure:
+            structure = structure.replace(b'""', b"")
+        brackets = _STRING.sub(b"", structure)
     for _ in range(limit):
         if not brackets:
             return False

@@ -111,21 +111,27 @@ class ValueSet:
 
     def matches(self, value: Concept) -> bool:
         if self.parts:
-            return any(part.matches(value) for part in self.parts)
+            return self._may_match(value) and any(part.matches(value) for part in self.parts)
         if any((c.system, c.code) in self.members for c in value.codings):
             return True
         return self.matches_name(value)
 
     def matches_code(self, value: Concept) -> bool:
         """Whether one of the concept's codes is in the set (names not considered)."""
-        if self.parts:
-            return any(part.matches_code(value) for part in self.parts)
-        return any((c.system, c.code) in self.members for c in value.codings)
+        return any((c.system, c.code) in self.members for c in value.codings)  # a group's: all its parts'
+
+    def _may_match(self, value: Concept) -> bool:
+        """For a group: whether any part could match — one of its codes, or a name of any part (each part
+        then applies its own excluded names). Most concepts are none of a group's drugs: one look, not one
+        per part."""
+        if self.matches_code(value):
+            return True
+        return bool(self._name_re and self._name_re.search(value.words()))
 
     def matches_name(self, value: Concept) -> bool:
         """Whether the concept's text or displays name the set (and no excluded name)."""
         if self.parts:
-            return any(part.matches_name(value) for part in self.parts)
+            return self._may_match(value) and any(part.matches_name(value) for part in self.parts)
         if self._name_re is None:
             return False
         words = value.words()
@@ -143,6 +149,8 @@ class ValueSet:
         """Which part of a grouped value set matches (the set itself if ungrouped)."""
         if not self.parts:
             return self if self.matches(value) else None
+        if not self._may_match(value):
+            return None
         return next((part for part in self.parts if part.matches(value)), None)
 
     def excluded(self, value: Concept) -> bool:
@@ -267,6 +275,7 @@ def load_valuesets(folder: Path) -> dict[str, ValueSet]:
             title=spec.title,
             members=frozenset().union(*(p.members for p in parts)),
             parts=parts,
+            _name_re=_word_pattern([n for p in parts for n in p.names]),  # any part's name: `_may_match`
         )
     return found
 

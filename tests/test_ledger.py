@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 
 from cdshooks.app import create_app
 from cdshooks.database import Database, metadata
-from cdshooks.ledger import Issuance, IssuedCard, Ledger, PatientKey, issued_suggestion_table
+from cdshooks.ledger import Issuance, IssuedCard, Ledger, PatientKey
 from cdshooks.replay import ReplayStore
 from cdshooks.settings import Settings
 from tests.conftest import draft_med, hook_request, service_url
@@ -32,8 +32,12 @@ def t1_call(**changes: Any) -> dict[str, Any]:
 
 
 def suggestions(app: Flask) -> list[dict[str, Any]]:
-    with app.config["CDSHOOKS_DATABASE"].connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(select(issued_suggestion_table))]
+    """The recorded suggestions, each with its card."""
+    return [
+        {"suggestion_uuid": uuid, "card_uuid": row["card_uuid"]}
+        for row in app.config["CDSHOOKS_LEDGER"].rows()
+        for uuid in str(row["suggestion_uuids"]).split()
+    ]
 
 
 def everything_stored(app: Flask) -> str:

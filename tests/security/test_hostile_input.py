@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from cdshooks.app import create_app
 from cdshooks.protocol import CONTEXT_MODELS, FeedbackRequest, HookRequest
+from cdshooks.request_body import nesting_exceeds
 from cdshooks.settings import Settings
 from tests.conftest import draft_med, hook_request, service_url
 from tests.security.jwt_helpers import FEEDBACK, JwksServer, bearer, jwks, mint, production_settings
@@ -119,6 +120,32 @@ def test_malformed_json_is_400_naming_the_body(client: FlaskClient, raw: bytes) 
     response = client.post(service_url("order-select"), data=raw, content_type="application/json")
     assert response.status_code == 400
     assert response.get_json()["field"] == "(body)"
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+_TRICKY_TEXT = st.text(alphabet='[]{}"\\ab\u00e9', max_size=6)
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | _TRICKY_TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TRICKY_TEXT, inner, max_size=3),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_JSON_VALUES, st.booleans())
+def test_the_byte_level_depth_check_agrees_with_the_parsed_depth(value: Any, compact: bool) -> None:
+    """Brackets, quotes and backslashes inside strings never change the depth the bytes are judged to have."""
+    raw = json.dumps(value, separators=(",", ":") if compact else None, ensure_ascii=not compact).encode()
+    depth = _depth(value)
+    for limit in {max(depth - 1, 0), depth, depth + 1}:
+        assert nesting_exceeds(raw, limit) == (depth > limit)
 
 
 def test_wrong_content_type_is_415(client: FlaskClient) -> None:
