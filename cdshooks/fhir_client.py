@@ -15,6 +15,9 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -42,20 +45,48 @@ class Retryable(FhirError):
     """A gateway error or a refused connection: one retry may help."""
 
 
-_local = threading.local()
+IDLE_SESSIONS = 16  # sessions kept for reuse; more may be open at once, the rest are closed after use
 
 
-def _session() -> requests.Session:
-    """One pooled session per thread (requests sessions are not thread-safe)."""
-    session = getattr(_local, "session", None)
-    if session is None:
-        session = requests.Session()
-        session.trust_env = False  # no proxies, .netrc credentials or CA bundles from the environment
-        adapter = HTTPAdapter(max_retries=0, pool_connections=4, pool_maxsize=8)  # retries: see FhirClient.get
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
-        _local.session = session
+def _new_session() -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False  # no proxies, .netrc credentials or CA bundles from the environment
+    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # nothing carried from call to call
+    adapter = HTTPAdapter(max_retries=0, pool_connections=4, pool_maxsize=8)  # retries: see FhirClient.get
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
     return session
+
+
+class SessionPool:
+    """Sessions shared by all calls of the process, one request at a time each (a requests Session is
+    not safe to share between threads): a call's searches reuse the kept-alive connections of earlier
+    calls to the same FHIR server instead of opening new ones."""
+
+    def __init__(self, keep: int = IDLE_SESSIONS) -> None:
+        self._idle: list[requests.Session] = []
+        self._keep = keep
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def session(self) -> Iterator[requests.Session]:
+        with self._lock:
+            session = self._idle.pop() if self._idle else None
+        session = session or _new_session()
+        healthy = False
+        try:
+            yield session
+            healthy = True
+        finally:
+            with self._lock:
+                kept = healthy and len(self._idle) < self._keep
+                if kept:
+                    self._idle.append(session)
+            if not kept:
+                session.close()  # after a failure its connections may be half-read or cut
+
+
+SESSIONS = SessionPool()
 
 
 def _origin(url: str) -> tuple[str, str, int | None] | None:
@@ -141,15 +172,16 @@ class FhirClient:
         """One GET within the remaining budget: the body, or FhirError (Retryable where a retry may help)."""
         self._remaining()
         try:
-            return bounded_get(
-                _session(),
-                absolute,
-                headers,
-                deadline=self._deadline,
-                connect_timeout=MAX_CONNECT_TIMEOUT,
-                read_timeout=self._request_timeout,
-                max_bytes=MAX_RESPONSE_BYTES,
-            )
+            with SESSIONS.session() as session:
+                return bounded_get(
+                    session,
+                    absolute,
+                    headers,
+                    deadline=self._deadline,
+                    connect_timeout=MAX_CONNECT_TIMEOUT,
+                    read_timeout=self._request_timeout,
+                    max_bytes=MAX_RESPONSE_BYTES,
+                )
         except GetFailed as exc:
             raise (Retryable if exc.retryable else FhirError)(exc.reason) from exc
 
