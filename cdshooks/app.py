@@ -1,7 +1,7 @@
 """The Flask application factory: configuration and registration only.
 
 What each call goes through is registered here in order — response headers, CORS,
-then authentication of the CDS Client, then the CDS endpoints (and, in sandbox
+readiness (the database and its schema), then authentication of the CDS Client, then the CDS endpoints (and, in sandbox
 mode, the demo page) — but lives in its own module, as do the stores on the one
 database (seen JWTs, the card ledger, feedback and its quota). Logging is configured
 by the entry points (`cdshooks serve`, `cdshooks call`), not here.
@@ -24,7 +24,9 @@ from cdshooks.feedback import FeedbackStore
 from cdshooks.json_provider import OrjsonProvider
 from cdshooks.ledger import Ledger, PatientKey
 from cdshooks.quota import FeedbackQuota
+from cdshooks.readiness import Readiness
 from cdshooks.response_headers import ResponseHeaders
+from cdshooks.schema import state, upgrade
 from cdshooks.services import all_services
 from cdshooks.settings import Settings
 
@@ -37,6 +39,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     cors = Cors(settings)
     authenticator = build_authenticator(settings)
     database = Database(settings.database_url)
+    _prepare_schema(database, settings)
     authentication = ClientAuthentication(
         authenticator,
         database,
@@ -61,6 +64,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     ResponseHeaders().init_app(app)
     cors.init_app(app)
+    Readiness(database).init_app(app)  # before authentication: a call it would refuse reads no token
     authentication.init_app(app)
     app.register_blueprint(cds_blueprint)
     if settings.sandbox:
@@ -71,6 +75,17 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.add_url_rule("/healthz", "health", lambda: jsonify({"status": "ok"}))
     register_error_handlers(app, settings.max_request_bytes)
     return app
+
+
+def _prepare_schema(database: Database, settings: Settings) -> None:
+    """Sandbox mode migrates its own database; production only says where the schema stands (replicas
+    never migrate at start-up: `cdshooks db upgrade` does, once per deployment)."""
+    if settings.sandbox:
+        upgrade(database)
+        return
+    found = state(database)
+    if not found.at_head:
+        log.error("database schema not at head: not ready", extra={"reason": found.advice()})
 
 
 def _announce(settings: Settings) -> None:

@@ -1,4 +1,4 @@
-"""Command line: `cdshooks serve` and `cdshooks call`.
+"""Command line: `cdshooks serve`, `cdshooks call` and `cdshooks db`.
 
 Modules are imported inside the commands: `serve` with the gevent worker class has to
 patch the standard library (sockets, ssl, threading) before Flask, requests or
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,35 @@ def _call(args: argparse.Namespace) -> int:
     return 0
 
 
+def _db(args: argparse.Namespace) -> int:
+    """`db upgrade` migrates CDSHOOKS_DATABASE_URL (or --database-url) to the head; `db status` says where
+    it stands and exits 1 unless it is at the head."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from cdshooks.database import Database, shown
+    from cdshooks.paths import default_database_url
+    from cdshooks.schema import UnknownSchema, state, upgrade
+
+    url = args.database_url or os.environ.get("CDSHOOKS_DATABASE_URL") or default_database_url()
+    database = Database(url)
+    try:
+        if args.action == "status":
+            found = state(database)
+            print(f"{shown(url)}: {found.advice()}")
+            return 0 if found.at_head else 1
+        before, after = upgrade(database)
+    except UnknownSchema as exc:
+        print(f"cdshooks: {exc}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as exc:
+        print(f"cdshooks: cannot reach {shown(url)}: {type(exc).__name__}: {exc.orig or exc}", file=sys.stderr)
+        return 2
+    finally:
+        database.close()
+    print(f"{shown(url)}: was {before.describe()}; now {after.describe()}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cdshooks", description="CDS Hooks 2.0 service for skin oncology")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -130,6 +160,11 @@ def main(argv: list[str] | None = None) -> int:
     call.add_argument("--service", help="service id, when several answer the hook")
     call.add_argument("--show-request", action="store_true", help="also print the request sent (to stderr)")
     call.set_defaults(func=_call)
+
+    db = sub.add_parser("db", help="the database schema: upgrade it (once per deployment) or show where it stands")
+    db.add_argument("action", choices=["upgrade", "status"])
+    db.add_argument("--database-url", help="SQLAlchemy URL (default: CDSHOOKS_DATABASE_URL, else var/ here)")
+    db.set_defaults(func=_db)
 
     args = parser.parse_args(argv)
     return int(args.func(args))

@@ -2,8 +2,8 @@
 
 All their tables are SQLAlchemy Core `Table`s on one `MetaData`, so that a hook call's
 replay row and ledger rows can be written in one transaction, on one engine, and so
-that migrations later have a single schema to describe. Nothing here is SQLite-only:
-the same tables run on PostgreSQL by URL.
+that the migrations (`cdshooks.schema`) have a single schema to describe. Nothing here
+is SQLite-only: the same tables run on PostgreSQL by URL (psycopg 3).
 
 An in-memory SQLite database lives inside one process. Replay protection and the
 feedback quota only hold if every worker sees the same rows, so production mode
@@ -17,17 +17,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData, Table, create_engine, event, inspect
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
-from cdshooks.settings import ConfigurationError
-
 metadata = MetaData()
-
-
-class SchemaMismatch(ConfigurationError):
-    """An existing table lacks columns this version writes (a database made by an older version)."""
 
 
 def in_memory(url: str) -> bool:
@@ -41,10 +35,24 @@ def in_memory(url: str) -> bool:
     return str(parsed.query.get("mode", "")) == "memory"
 
 
-def _engine(url: str) -> Engine:
+def engine_url(url: str) -> URL:
+    """The URL as given, except that PostgreSQL without a named driver means psycopg 3 (the `postgres`
+    extra), not SQLAlchemy's default psycopg2."""
     parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def shown(url: str) -> str:
+    """The URL fit for a log line or a message: no password."""
+    return engine_url(url).render_as_string(hide_password=True)
+
+
+def _engine(url: str) -> Engine:
+    parsed = engine_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(parsed, pool_pre_ping=True)
     if in_memory(url):
         # one shared in-memory database for all threads of this process (sandbox and tests only)
         return create_engine(url, connect_args={"check_same_thread": False}, poolclass=StaticPool)
@@ -82,19 +90,6 @@ class Database:
 
     def connect(self) -> Connection:
         return self.engine.connect()
-
-    def ensure(self, *tables: Table) -> None:
-        """Create `tables` where missing, and refuse (SchemaMismatch) existing ones that lack columns."""
-        metadata.create_all(self.engine, tables=list(tables))
-        inspector = inspect(self.engine)
-        for table in tables:
-            present = {column["name"] for column in inspector.get_columns(table.name)}
-            missing = sorted(column.name for column in table.columns if column.name not in present)
-            if missing:
-                raise SchemaMismatch(
-                    f"table {table.name} in CDSHOOKS_DATABASE_URL lacks columns {', '.join(missing)}: the database "
-                    "was created by an older version of cdshooks; point CDSHOOKS_DATABASE_URL at a new database"
-                )
 
     def close(self) -> None:
         self.engine.dispose()

@@ -70,7 +70,6 @@ def digest(fields: dict[str, Any]) -> str:
 class FeedbackStore:
     def __init__(self, database: Database | str) -> None:
         self.database = database if isinstance(database, Database) else Database(database)
-        self.database.ensure(feedback_table)
 
     def add(
         self, service_id: str, items: list[FeedbackItem], *, iss: str | None = None, tenant: str | None = None

@@ -58,7 +58,7 @@ issued_card_table = Table(
     Column("patient_ref", String(64), nullable=False),
     Column("patient_key_id", String(16), nullable=False),
     # the card's suggestions' uuids, space-separated (the service's own UUIDs: none holds a space)
-    Column("suggestion_uuids", Text, nullable=False, default=""),
+    Column("suggestion_uuids", Text, nullable=False, server_default=""),
 )
 
 INSERT_CARDS = insert(issued_card_table)  # built once: every hook call with cards runs it
@@ -140,7 +140,6 @@ class Ledger:
         if retention_days <= 0:
             raise ValueError("CDSHOOKS_LEDGER_RETENTION_DAYS must be positive")
         self.database = database
-        self.database.ensure(issued_card_table)
         self.patient_key = patient_key
         self.retention = timedelta(days=retention_days)
         self._clock = clock

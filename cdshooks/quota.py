@@ -38,7 +38,6 @@ class FeedbackQuota:
         if limit < 1 or window_seconds < 1:
             raise ValueError("the feedback quota and its window must be positive")
         self.database = database
-        self.database.ensure(feedback_quota_table)
         self.limit = limit
         self.window = window_seconds
         self._clock = clock

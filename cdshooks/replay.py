@@ -45,7 +45,6 @@ class Replayed(Exception):
 class ReplayStore:
     def __init__(self, database: Database | str, *, clock: Callable[[], float] = time.time) -> None:
         self.database = database if isinstance(database, Database) else Database(database)
-        self.database.ensure(seen_jwt_table)
         self._clock = clock
         self._lock = threading.Lock()
         self._pruned_at = 0.0

@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cdshooks.paths import ROOT
+from cdshooks.paths import default_database_url
 
 MIN_PATIENT_KEY_BYTES = 32
 
@@ -85,7 +85,7 @@ def _patient_key_secret(sandbox: bool) -> bytes | None:
 @dataclass(frozen=True)
 class Settings:
     sandbox: bool = False
-    database_url: str = f"sqlite:///{ROOT / 'var' / 'cdshooks.sqlite3'}"
+    database_url: str = field(default_factory=default_database_url)
     public_url: str | None = None
     trusted_issuers: dict[str, str] = field(default_factory=dict)  # issuer -> JWK Set URL (or pinned source)
     pinned_issuers: tuple[str, ...] = ()  # issuers whose configured key set is the only key source

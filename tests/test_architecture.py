@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from cdshooks.paths import ROOT
+ROOT = Path(__file__).resolve().parent.parent
 
 # In the order a call takes them. Modules not listed are shared foundations (FHIR reading, bounded GETs, terminology,
 # facts, the data-domain table, settings, errors, logs) or wire the steps together (app, api, pipeline,

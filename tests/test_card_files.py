@@ -9,8 +9,9 @@ import pytest
 import yaml
 
 from cdshooks.cards import CardFileError, load_cards
-from cdshooks.paths import ROOT
 from cdshooks.terminology import load_valuesets
+
+ROOT = Path(__file__).resolve().parent.parent
 
 CARDS = ROOT / "cards"
 

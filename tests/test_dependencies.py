@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import tomllib
+from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from cdshooks.paths import ROOT
+ROOT = Path(__file__).resolve().parent.parent
+
 
 # package -> (the last release with the vulnerability, the first without it)
 FLOORS = {

@@ -17,11 +17,12 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 
 from cdshooks.app import create_app
-from cdshooks.database import Database, metadata
+from cdshooks.database import metadata
 from cdshooks.ledger import Issuance, IssuedCard, Ledger, PatientKey
 from cdshooks.replay import ReplayStore
 from cdshooks.settings import Settings
 from tests.conftest import draft_med, hook_request, service_url
+from tests.databases import migrated
 from tests.security.jwt_helpers import HOOK, ISSUER, PATIENT_KEY, JwksServer, bearer, jwks, mint, production_settings
 
 TACROLIMUS = draft_med("tx-cscc", "42316", "tacrolimus")
@@ -172,7 +173,7 @@ def issuance_of(card_uuid: str, *suggestion_uuids: str) -> Issuance:
 
 def test_rows_are_pruned_after_the_retention_period(tmp_path: Path) -> None:
     clock = Clock()
-    ledger = Ledger(Database(f"sqlite:///{tmp_path / 'l.db'}"), patient_key=PatientKey(b"k" * 32),
+    ledger = Ledger(migrated(f"sqlite:///{tmp_path / 'l.db'}"), patient_key=PatientKey(b"k" * 32),
                     retention_days=90, clock=clock)  # fmt: skip
     with ledger.database.begin() as conn:
         ledger.record(conn, issuance_of("old", "old-s"))

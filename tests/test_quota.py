@@ -7,8 +7,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from cdshooks.database import Database
 from cdshooks.quota import FeedbackQuota, feedback_quota_table
+from tests.databases import migrated
 
 
 class Clock:
@@ -21,7 +21,7 @@ class Clock:
 
 def test_a_window_fills_up_then_the_next_one_starts_empty(tmp_path: Path) -> None:
     clock = Clock()
-    quota = FeedbackQuota(Database(f"sqlite:///{tmp_path / 'q.db'}"), limit=5, window_seconds=60, clock=clock)
+    quota = FeedbackQuota(migrated(f"sqlite:///{tmp_path / 'q.db'}"), limit=5, window_seconds=60, clock=clock)
     assert [quota.take("https://a", 2) for _ in range(2)] == [None, None]
     clock.now += 15
     assert quota.take("https://a", 2) == 45  # only 1 left: wait for the window's end
@@ -35,7 +35,7 @@ def test_a_window_fills_up_then_the_next_one_starts_empty(tmp_path: Path) -> Non
 def test_one_count_for_every_process(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'q.db'}"
     clock = Clock()
-    workers = [FeedbackQuota(Database(url), limit=50, window_seconds=60, clock=clock) for _ in range(4)]
+    workers = [FeedbackQuota(migrated(url), limit=50, window_seconds=60, clock=clock) for _ in range(4)]
     results: list[int | None] = []
     lock = threading.Lock()
     barrier = threading.Barrier(8)
@@ -58,7 +58,7 @@ def test_one_count_for_every_process(tmp_path: Path) -> None:
 
 def test_past_windows_are_pruned(tmp_path: Path) -> None:
     clock = Clock()
-    database = Database(f"sqlite:///{tmp_path / 'q.db'}")
+    database = migrated(f"sqlite:///{tmp_path / 'q.db'}")
     quota = FeedbackQuota(database, limit=5, window_seconds=60, clock=clock)
     for _ in range(3):
         quota.take("https://a", 1)

@@ -13,11 +13,12 @@ import yaml
 from cdshooks.app import create_app
 from cdshooks.cards import CardFileError, load_cards
 from cdshooks.catalogue import catalogue, check
-from cdshooks.paths import ROOT
 from cdshooks.rules import RULES
 from cdshooks.rules.registry import DeclarationError, rule
 from cdshooks.settings import Settings
 from tests.conftest import RX, draft_med, hook_request, service_url
+
+ROOT = Path(__file__).resolve().parent.parent
 
 CARDS = ROOT / "cards"
 

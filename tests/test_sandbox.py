@@ -3,6 +3,7 @@
 from cdshooks.app import create_app
 from cdshooks.settings import Settings
 from tests.conftest import service_url
+from tests.databases import migrated_url
 from tests.spec_checks import rule_ids
 
 
@@ -44,7 +45,7 @@ def test_no_sandbox_routes_in_production(tmp_path, monkeypatch):
     import cdshooks.app as app_module
 
     monkeypatch.setattr(app_module, "build_authenticator", lambda settings: None)
-    app = create_app(Settings(sandbox=False, database_url=f"sqlite:///{tmp_path / 'f.db'}"))
+    app = create_app(Settings(sandbox=False, database_url=migrated_url(f"sqlite:///{tmp_path / 'f.db'}")))
     client = app.test_client()
     assert client.get("/sandbox").status_code == 404
     assert client.get("/sandbox/fhir/Patient/tx-cscc").status_code == 404

@@ -13,8 +13,9 @@ import pytest
 import yaml
 
 from cdshooks.fhir_read import concept
-from cdshooks.paths import ROOT
 from cdshooks.terminology import load_sources, vs
+
+ROOT = Path(__file__).resolve().parent.parent
 
 VALUESETS = ROOT / "valuesets"
 ICD = "http://hl7.org/fhir/sid/icd-10-cm"

@@ -23,6 +23,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from cdshooks.settings import Settings
+from tests.databases import migrated_url
 
 ISSUER = "https://ehr.example.org"
 PATIENT_KEY = b"test-patient-key-secret-of-32-bytes-or-more"
@@ -149,7 +150,7 @@ class JwksServer:
 def production_settings(tmp_path: Path, jwks_server: JwksServer, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "sandbox": False,
-        "database_url": f"sqlite:///{tmp_path / 'cdshooks.sqlite3'}",
+        "database_url": migrated_url(f"sqlite:///{tmp_path / 'cdshooks.sqlite3'}"),
         "public_url": PUBLIC_URL,
         "trusted_issuers": {ISSUER: jwks_server.url("/jwks.json")},
         "trusted_jku": {ISSUER: (jwks_server.url("/rotating/jwks.json"),)},

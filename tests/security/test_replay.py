@@ -8,20 +8,21 @@ from pathlib import Path
 import pytest
 
 from cdshooks.replay import ReplayStore
+from tests.databases import migrated
 
 
 def test_second_use_is_refused_and_issuers_are_separate(tmp_path: Path) -> None:
-    store = ReplayStore(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    store = ReplayStore(migrated(f"sqlite:///{tmp_path / 'db.sqlite3'}"))
     assert store.first_use("https://a", "jti-1", 2_000_000_000)
     assert not store.first_use("https://a", "jti-1", 2_000_000_000)
     assert store.first_use("https://b", "jti-1", 2_000_000_000)
-    other = ReplayStore(f"sqlite:///{tmp_path / 'db.sqlite3'}")  # another worker
+    other = ReplayStore(migrated(f"sqlite:///{tmp_path / 'db.sqlite3'}"))  # another worker
     assert not other.first_use("https://a", "jti-1", 2_000_000_000)
 
 
 def test_expired_entries_are_pruned(tmp_path: Path) -> None:
     now = [1_700_000_000.0]
-    store = ReplayStore(f"sqlite:///{tmp_path / 'db.sqlite3'}", clock=lambda: now[0])
+    store = ReplayStore(migrated(f"sqlite:///{tmp_path / 'db.sqlite3'}"), clock=lambda: now[0])
     store.first_use("https://a", "old", now[0] + 60)
     store.first_use("https://a", "new", now[0] + 600)
     now[0] += 120
@@ -31,7 +32,7 @@ def test_expired_entries_are_pruned(tmp_path: Path) -> None:
 
 
 def test_concurrent_first_use_accepts_exactly_one(tmp_path: Path) -> None:
-    store = ReplayStore(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    store = ReplayStore(migrated(f"sqlite:///{tmp_path / 'db.sqlite3'}"))
     results: list[bool] = []
     barrier = threading.Barrier(8)
 
@@ -48,7 +49,7 @@ def test_concurrent_first_use_accepts_exactly_one(tmp_path: Path) -> None:
 
 
 def test_in_memory_database_is_shared_by_threads() -> None:
-    store = ReplayStore("sqlite:///:memory:")
+    store = ReplayStore(migrated("sqlite:///:memory:"))
     assert store.first_use("https://a", "x", 2_000_000_000)
     seen: list[bool] = []
     thread = threading.Thread(target=lambda: seen.append(store.first_use("https://a", "x", 2_000_000_000)))
@@ -58,6 +59,6 @@ def test_in_memory_database_is_shared_by_threads() -> None:
 
 
 def test_overlong_values_are_refused(tmp_path: Path) -> None:
-    store = ReplayStore(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    store = ReplayStore(migrated(f"sqlite:///{tmp_path / 'db.sqlite3'}"))
     with pytest.raises(ValueError):
         store.first_use("https://a", "x" * 256, 2_000_000_000)
