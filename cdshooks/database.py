@@ -46,7 +46,7 @@ def engine_url(url: str) -> URL:
 
 def shown(url: str) -> str:
     """The URL fit for a log line or a message: no password."""
-    return engine_url(url).render_as_string(hide_password=True)
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _engine(url: str) -> Engine:

@@ -100,3 +100,12 @@ def fhir_server() -> Iterator[StubFhirServer]:
     server = StubFhirServer(store_of(load_bundle("transplant-cscc")))
     yield server
     server.close()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """A throw-away PostgreSQL cluster on loopback for the whole run (skips without Debian's package)."""
+    from tests.postgres import postgres_server
+
+    with postgres_server() as server:
+        yield server
