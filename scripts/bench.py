@@ -74,10 +74,11 @@ def wait_ready(url: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            requests.get(url, timeout=1)
-            return
+            if requests.get(url, timeout=1).status_code == 200:
+                return
         except requests.RequestException:
-            time.sleep(0.2)
+            pass
+        time.sleep(0.2)
     raise SystemExit(f"bench: {url} did not come up")
 
 
@@ -95,15 +96,27 @@ def process(args: list[str], env: dict[str, str], ready: str) -> Iterator[None]:
             proc.kill()
 
 
+def migrated_database(workdir: Path) -> str:
+    """The URL of a new SQLite database at the migrations' head, as `cdshooks db upgrade` leaves it."""
+    from cdshooks.database import Database
+    from cdshooks.schema import upgrade
+
+    url = f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:8]}.sqlite3'}"
+    database = Database(url)
+    upgrade(database)
+    database.close()
+    return url
+
+
 def base_env(workdir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CDSHOOKS_")}
-    env["CDSHOOKS_DATABASE_URL"] = f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:8]}.sqlite3'}"
+    env["CDSHOOKS_DATABASE_URL"] = migrated_database(workdir)
     return env
 
 
 def service(port: int, env: dict[str, str], *, sandbox: bool = True) -> Any:
     cmd = [sys.executable, "-m", "cdshooks.cli", "serve", "--port", str(port), "--workers", str(WORKERS)]
-    return process(cmd + (["--sandbox"] if sandbox else []), env, f"http://127.0.0.1:{port}/healthz")
+    return process(cmd + (["--sandbox"] if sandbox else []), env, f"http://127.0.0.1:{port}/readyz")
 
 
 def baseline(port: int, env: dict[str, str]) -> Any:
@@ -115,7 +128,7 @@ def baseline(port: int, env: dict[str, str]) -> Any:
         "--workers",
         str(WORKERS),
     ]
-    return process(cmd, env, f"http://127.0.0.1:{port}/")
+    return process(cmd, env, f"http://127.0.0.1:{port}/healthz")
 
 
 @dataclass
@@ -284,7 +297,7 @@ def measure_production(files: dict[tuple[str, int], Path], seconds: float, workd
         with process(
             [sys.executable, "-m", "cdshooks.cli", "serve", "--port", str(port), "--workers", str(WORKERS)],
             env,
-            f"{public}/healthz",
+            f"{public}/readyz",
         ):
             wrk(public + path, body, 2, 1, tokens)
             fresh = workdir / "tokens-run.txt"
@@ -389,7 +402,7 @@ def auth_cost(repeat: int, workdir: Path) -> float:
     audience = "https://cds.bench.invalid/cds-services/x"
     settings = Settings(
         sandbox=False,
-        database_url=f"sqlite:///{workdir / 'auth.sqlite3'}",
+        database_url=migrated_database(workdir),
         public_url="https://cds.bench.invalid",
         trusted_issuers={ISSUER: "https://keys.bench.invalid/jwks.json"},
         patient_key_secret=uuid.uuid4().bytes * 2,

@@ -325,6 +325,9 @@ def main() -> int:
     command = [str(Path(sys.executable).parent / "cdshooks"), "serve", "--host", "127.0.0.1", "--port", str(port),
                "--workers", str(args.workers), "--threads", str(args.threads),
                "--worker-class", args.worker_class]  # fmt: skip
+    migrate = subprocess.run([command[0], "db", "upgrade"], env=env, capture_output=True, text=True, timeout=120)
+    if migrate.returncode != 0:
+        raise SystemExit(f"load: cdshooks db upgrade failed: {migrate.stderr}")
     log_path = workdir / "server.log"
     with log_path.open("wb") as log_file:
         server = subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT)
@@ -357,7 +360,7 @@ def run(
 ) -> int:
     for _ in range(100):
         try:
-            if requests.get(base + "/healthz", timeout=1).status_code == 200:
+            if requests.get(base + "/readyz", timeout=1).status_code == 200:
                 break
         except requests.RequestException:
             pass

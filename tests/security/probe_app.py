@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from functools import lru_cache
 from typing import Any
 
@@ -14,8 +13,8 @@ def _client() -> FlaskClient:
     from cdshooks.app import create_app
     from cdshooks.settings import Settings
 
-    folder = tempfile.mkdtemp(prefix="cdshooks-probe-")
-    return create_app(Settings(sandbox=True, database_url=f"sqlite:///{folder}/probe.sqlite3")).test_client()
+    # in memory: the child process may be killed by its hang guard, and leaves no file behind
+    return create_app(Settings(sandbox=True, database_url="sqlite://")).test_client()
 
 
 def post(path: str, body: bytes) -> tuple[int, Any]:
