@@ -1,8 +1,8 @@
 """The wheel runs anywhere: built from a copy of the checkout, installed into a new virtualenv, started
 from another folder with its installed code read-only, and it serves discovery, hooks, the sandbox page
-and its demo patients. Root ignores file modes, so as root the server runs in a mount namespace where
-the package folder is bound read-only (as on a read-only root filesystem), and as `nobody` when that
-user can run the interpreter.
+and its demo patients, as an unprivileged user. Root ignores file modes, so as root the server runs as
+`nobody` in a mount namespace where the package folder is bound read-only (as on a read-only root
+filesystem).
 
 Building and installing needs the build backend and the dependencies from PyPI (or pip's cache): an
 integration test, skipped without network unless CDSHOOKS_REQUIRE_INTEGRATION=1.
@@ -59,17 +59,28 @@ def _run(command: list[str], **kwargs: object) -> subprocess.CompletedProcess[st
 READ_ONLY_MOUNT = 'mount --bind "$1" "$1" && mount -o remount,ro,bind "$1" "$1" && shift && exec "$@"'
 
 
-def _unprivileged(python: Path) -> str | None:
-    """`nobody`, when the tests run as root and that user can run the installed interpreter (an
-    interpreter in root's home, as pyenv installs it, cannot be run by anyone else)."""
+UNPRIVILEGED = "nobody"
+
+
+def _base_interpreter() -> str:
+    """The interpreter to make the virtualenv from. As root, one that `nobody` can run too — an
+    interpreter in root's home (as pyenv installs it) cannot be — so that the server starts
+    unprivileged, as the image runs it; the system's python3 usually can."""
     if os.geteuid() != 0:
-        return None
+        return sys.executable
     try:
-        pwd.getpwnam("nobody")
+        pwd.getpwnam(UNPRIVILEGED)
     except KeyError:
-        return None
-    probe = _run(["runuser", "-u", "nobody", "--", str(python), "-c", "import cdshooks"], cwd="/")
-    return "nobody" if probe.returncode == 0 else None
+        unavailable(f"the tests run as root and there is no user {UNPRIVILEGED!r} to start the wheel as")
+    check = "import sys, venv, ensurepip; assert sys.version_info >= (3, 11)"
+    for candidate in (sys._base_executable, "/usr/bin/python3", "/usr/local/bin/python3"):
+        if Path(candidate).is_file():
+            probe = _run(["runuser", "-u", UNPRIVILEGED, "--", candidate, "-c", check], cwd="/")
+            if probe.returncode == 0:
+                return candidate
+    unavailable(
+        f"the tests run as root and {UNPRIVILEGED} can run no Python >= 3.11 with venv (apt-get install python3-venv)"
+    )
 
 
 def _read_only(package: Path) -> list[str]:
@@ -96,7 +107,7 @@ def installed() -> Iterator[Installed]:
         if built.returncode != 0:
             unavailable(f"the wheel could not be built (needs setuptools from PyPI): {built.stderr[-1500:]}")
         (wheel,) = dist.glob("cdshooks-*.whl")
-        _run([sys.executable, "-m", "venv", str(venv)]).check_returncode()
+        _run([_base_interpreter(), "-m", "venv", str(venv)]).check_returncode()
         done = _run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", str(wheel)])
         if done.returncode != 0:
             unavailable(f"the wheel's dependencies could not be installed (PyPI unreachable?): {done.stderr[-1500:]}")
@@ -105,8 +116,8 @@ def installed() -> Iterator[Installed]:
         assert venv in package.parents, located
         for path in [package, *package.rglob("*")]:  # the installed code, read-only
             path.chmod(path.stat().st_mode & ~0o222)
-        python = venv / "bin" / "python"
-        yield Installed(wheel, venv / "bin" / "cdshooks", package, _unprivileged(python), _read_only(package))
+        run_as = UNPRIVILEGED if os.geteuid() == 0 else None
+        yield Installed(wheel, venv / "bin" / "cdshooks", package, run_as, _read_only(package))
     finally:
         for path in [root, *root.rglob("*")]:
             if not path.is_symlink():
@@ -153,7 +164,10 @@ def test_the_installed_wheel_serves_from_another_folder_with_read_only_code(
     port = free_port()
     command = [str(installed.cdshooks), "serve", "--sandbox", "--port", str(port), "--workers", "1"]
     if installed.run_as:
-        command = ["runuser", "-u", installed.run_as, "--", *command]
+        # setpriv execs the server in place (runuser would stay its parent and kill it on SIGTERM), so the
+        # signal below reaches gunicorn's master as an orchestrator's would
+        user = pwd.getpwnam(installed.run_as)
+        command = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups", *command]
     command = [*installed.launcher, *command]
     process = subprocess.Popen(command, cwd=workdir, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -186,7 +200,10 @@ def test_the_installed_wheel_serves_from_another_folder_with_read_only_code(
         process.terminate()
         output = process.communicate(timeout=30)[0].decode()
     assert process.returncode == 0, output[-3000:]
-    assert (workdir / "var" / "cdshooks.sqlite3").is_file()  # the service's state, under the working directory
+    state = workdir / "var" / "cdshooks.sqlite3"
+    assert state.is_file()  # the service's state, under the working directory
+    if installed.run_as:  # written by the unprivileged user the server ran as
+        assert state.stat().st_uid == pwd.getpwnam(installed.run_as).pw_uid
     assert snapshot(installed.package) == before
 
     status = _run([str(installed.cdshooks), "db", "status"], cwd=workdir, env=environment)
