@@ -17,6 +17,7 @@ from flask import Blueprint, Response, current_app, g, jsonify
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from cdshooks import metrics
 from cdshooks.client_auth import ClientAuthentication
 from cdshooks.errors import ApiError, parse_as
 from cdshooks.feedback import FeedbackStore
@@ -68,18 +69,21 @@ def call(service_id: str) -> Response:
         payload = read_json()
         hook_instance = loggable_instance(payload.get("hookInstance") if isinstance(payload, dict) else None)
         outcome = call_service(service, payload, settings)
+        issued = issued_cards(outcome.response)
         issuance = Issuance(
             service_id=service.id,
             hook_instance=hook_instance,
             iss=client.get("iss"),
             tenant=client.get("tenant"),
             patient_id=payload["context"]["patientId"],  # validated by the pipeline
-            cards=issued_cards(outcome.response),
+            cards=issued,
         )
         ledger: Ledger = current_app.config["CDSHOOKS_LEDGER"]
         ledger.maybe_prune()
         _authentication().commit_with_token(lambda conn: ledger.record(conn, issuance))
         status, cards, rules, missing = 200, len(outcome.response.cards), outcome.rules, outcome.missing_keys
+        indicators = {card.uuid: card.indicator for card in outcome.response.cards}
+        metrics.cards_answered(service.id, [(card.rule_id, indicators[card.card_uuid]) for card in issued])
         return jsonify(outcome.response.to_json())
     except ApiError as exc:
         status = exc.status
@@ -89,6 +93,7 @@ def call(service_id: str) -> Response:
         status = exc.code or 500
         raise
     finally:
+        metrics.hook_call(service.id, status, time.perf_counter() - started)
         log.info(
             "hook call",
             extra={
@@ -133,8 +138,10 @@ def _take_feedback(service: CdsService, items: list[FeedbackItem], iss: str | No
     if len(items) > quota.limit:
         message = f"at most {quota.limit} feedback items per request (this client's quota per window)"
         raise ApiError(400, "too-many-items", message, field="feedback")
+    outcomes = [item.outcome for item in items]
     wait = quota.take(iss, len(items))
     if wait is not None:
+        metrics.feedback_items(service.id, outcomes, "over-quota")
         log.warning("feedback quota exceeded", extra={"service": service.id, "iss": iss, "count": len(items)})
         raise ApiError(
             429,
@@ -144,11 +151,15 @@ def _take_feedback(service: CdsService, items: list[FeedbackItem], iss: str | No
         )
     problems = _unissued(items, service.id, iss, tenant)
     if problems:
+        metrics.feedback_items(service.id, outcomes, "unknown-card")
         log.warning("feedback refused", extra={"service": service.id, "iss": iss, "count": len(problems)})
         message = "feedback is taken only for cards this service issued to this client"
         raise ApiError(422, "unknown-card", message, problems=problems)
     store: FeedbackStore = current_app.config["CDSHOOKS_FEEDBACK"]
-    stored, duplicates = store.add(service.id, items, iss=iss, tenant=tenant)
+    new = store.add_each(service.id, items, iss=iss, tenant=tenant)
+    for outcome, is_new in zip(outcomes, new, strict=True):
+        metrics.feedback_items(service.id, [outcome], "stored" if is_new else "duplicate")
+    stored, duplicates = sum(new), len(new) - sum(new)
     log.info("feedback", extra={"service": service.id, "stored": stored, "duplicates": duplicates, "iss": iss})
     return jsonify({"stored": stored, "duplicates": duplicates})
 

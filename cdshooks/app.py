@@ -23,12 +23,14 @@ from cdshooks.errors import register_error_handlers
 from cdshooks.feedback import FeedbackStore
 from cdshooks.json_provider import OrjsonProvider
 from cdshooks.ledger import Ledger, PatientKey
+from cdshooks.metrics import Metrics
 from cdshooks.quota import FeedbackQuota
 from cdshooks.readiness import Readiness
 from cdshooks.response_headers import ResponseHeaders
 from cdshooks.schema import state, upgrade
 from cdshooks.services import all_services
 from cdshooks.settings import Settings
+from cdshooks.tracing import RequestSpans
 
 log = logging.getLogger("cdshooks")
 
@@ -63,8 +65,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json = OrjsonProvider(app)
 
     ResponseHeaders().init_app(app)
+    RequestSpans().init_app(app)
     cors.init_app(app)
     Readiness(database).init_app(app)  # before authentication: a call it would refuse reads no token
+    Metrics(settings.metrics_token).init_app(app)
     authentication.init_app(app)
     app.register_blueprint(cds_blueprint)
     if settings.sandbox:

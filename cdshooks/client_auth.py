@@ -22,6 +22,7 @@ from flask import Flask, Response, g, request
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
+from cdshooks import metrics, tracing
 from cdshooks.auth import Authenticator, Unauthorized, VerifiedToken
 from cdshooks.database import Database
 from cdshooks.errors import ApiError, error_response
@@ -58,6 +59,15 @@ class ClientAuthentication:
     def authenticate(self) -> None:
         if self.authenticator is None or request.method == "OPTIONS" or not request.path.startswith(CDS_PATH):
             return
+        with tracing.span("cdshooks.auth") as current:
+            try:
+                self._authenticate()
+            except ApiError as exc:
+                current.set_attribute("cdshooks.auth.refused", exc.status == 401)
+                raise
+
+    def _authenticate(self) -> None:
+        assert self.authenticator is not None
         try:
             token = self.authenticator.verify(request.headers.get("Authorization"), self.audience_base + request.path)
         except Unauthorized as exc:
@@ -100,6 +110,7 @@ class ClientAuthentication:
         return response if first else error_response(self._refusal("jti replayed"))
 
     def _refusal(self, reason: str) -> ApiError:
+        metrics.jwt_refused(reason)
         log.warning(
             "authentication failed",
             extra={"reason": reason, "method": request.method, "path": route_of(), "service": self._service()},

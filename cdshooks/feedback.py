@@ -75,7 +75,14 @@ class FeedbackStore:
         self, service_id: str, items: list[FeedbackItem], *, iss: str | None = None, tenant: str | None = None
     ) -> tuple[int, int]:
         """Store items; return (stored, duplicates)."""
-        stored = duplicates = 0
+        new = self.add_each(service_id, items, iss=iss, tenant=tenant)
+        return sum(new), len(new) - sum(new)
+
+    def add_each(
+        self, service_id: str, items: list[FeedbackItem], *, iss: str | None = None, tenant: str | None = None
+    ) -> list[bool]:
+        """Store items in one transaction; per item, whether it was new (False: a duplicate)."""
+        new: list[bool] = []
         now = datetime.now(UTC)
         with self.database.begin() as conn:
             for item in items:
@@ -83,10 +90,10 @@ class FeedbackStore:
                 try:
                     with conn.begin_nested():
                         conn.execute(insert(feedback_table).values(digest=digest(fields), received_at=now, **fields))
-                    stored += 1
+                    new.append(True)
                 except IntegrityError:
-                    duplicates += 1
-        return stored, duplicates
+                    new.append(False)
+        return new
 
     def all(self, service_id: str | None = None) -> list[dict[str, Any]]:
         query = select(feedback_table).order_by(feedback_table.c.id)

@@ -20,6 +20,7 @@ from cdshooks.record import build_record
 from cdshooks.render import render_cards
 from cdshooks.services import CdsService
 from cdshooks.settings import Settings
+from cdshooks.tracing import span
 
 
 @dataclass(frozen=True)
@@ -51,33 +52,44 @@ def parse_request(service: CdsService, payload: Any) -> tuple[HookRequest, BaseC
 
 
 def call_service(service: CdsService, payload: Any, settings: Settings, *, now: datetime | None = None) -> Outcome:
-    request, context = parse_request(service, payload)
-    client = open_fhir(request, settings)
-    draft_orders = getattr(context, "draftOrders", None)
-    drafts = draft_orders.model_dump() if draft_orders is not None else None
-    fetched = prefetch.resolve(service.prefetch(), request.prefetch, request.context, client, drafts)
-    required_missing = sorted(service.required & fetched.missing_keys)
-    if required_missing:
-        raise ApiError(
-            412,
-            "precondition-failed",
-            "required FHIR data could not be obtained from prefetch or the FHIR server",
-            missingPrefetch=required_missing,
+    with span("cdshooks.hook_call", **{"cds.service": service.id, "cds.hook": service.hook}) as call:
+        with span("cdshooks.parse"):
+            request, context = parse_request(service, payload)
+        client = open_fhir(request, settings)
+        draft_orders = getattr(context, "draftOrders", None)
+        drafts = draft_orders.model_dump() if draft_orders is not None else None
+        with span("cdshooks.fetch", **{"cdshooks.fhir_server": client is not None}) as fetch:
+            fetched = prefetch.resolve(service.prefetch(), request.prefetch, request.context, client, drafts)
+            fetch.set_attribute("cdshooks.fetched_keys", len(fetched.fetched_keys))
+            fetch.set_attribute("cdshooks.missing_keys", tuple(sorted(fetched.missing_keys)))
+        required_missing = sorted(service.required & fetched.missing_keys)
+        if required_missing:
+            raise ApiError(
+                412,
+                "precondition-failed",
+                "required FHIR data could not be obtained from prefetch or the FHIR server",
+                missingPrefetch=required_missing,
+            )
+        with span("cdshooks.record", **{"cdshooks.resources": len(fetched.resources)}):
+            record = build_record(
+                patient_id=context.patientId,
+                hook=service.hook,
+                resources=fetched.resources,
+                draft_orders=drafts,
+                index=fetched.index,
+                selections=getattr(context, "selections", ()),
+                unavailable=fetched.unavailable,
+                now=now,
+            )
+        with span("cdshooks.rules") as rules:
+            fired = evaluate(record)
+            rules.set_attribute("cdshooks.rules_fired", tuple(f.rule.id for f in fired))
+        with span("cdshooks.render") as render:
+            cards = render_cards(fired, record)
+            render.set_attribute("cdshooks.cards", len(cards))
+        call.set_attribute("cdshooks.cards", len(cards))
+        return Outcome(
+            HookResponse(cards=cards),
+            tuple(f.rule.id for f in fired),
+            tuple(sorted(fetched.missing_keys)),
         )
-    record = build_record(
-        patient_id=context.patientId,
-        hook=service.hook,
-        resources=fetched.resources,
-        draft_orders=drafts,
-        index=fetched.index,
-        selections=getattr(context, "selections", ()),
-        unavailable=fetched.unavailable,
-        now=now,
-    )
-    fired = evaluate(record)
-    cards = render_cards(fired, record)
-    return Outcome(
-        HookResponse(cards=cards),
-        tuple(f.rule.id for f in fired),
-        tuple(sorted(fetched.missing_keys)),
-    )

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from cdshooks import metrics
 from cdshooks.domains import DOMAINS, PrefetchKey
 from cdshooks.errors import ApiError
 from cdshooks.fhir_client import FhirClient, FhirError
@@ -124,6 +125,7 @@ def resolve(
         jobs[key] = lambda b=bundle: client.follow(b)  # type: ignore[union-attr]
     for key, outcome in _run_parallel(jobs).items():
         if isinstance(outcome, FhirError):
+            metrics.fhir_failure(str(outcome))
             log.warning("FHIR fetch failed", extra={"key": key, "reason": str(outcome)})
             result.missing_keys.add(key)
         else:

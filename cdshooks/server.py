@@ -19,6 +19,10 @@ reached), and terminate TLS.
 from __future__ import annotations
 
 import gc
+import os
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -35,6 +39,42 @@ WORKER_CONNECTIONS = 1000
 # then walk it again; at 50,000 most calls end between two collections. Cycles (rare: exceptions
 # with their tracebacks) are still collected.
 GC_THRESHOLDS = (50_000, 20, 20)
+
+
+METRICS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+METRICS_PREFIX = "cdshooks-metrics-"
+
+
+def metrics_folder() -> Path:
+    """The folder every worker writes its metric samples to (`cdshooks.metrics`), set up before anything
+    imports prometheus_client: the operator's PROMETHEUS_MULTIPROC_DIR, emptied of a previous run's
+    files, or a new temporary folder. It must be writable: with a read-only root filesystem, on a
+    volume such as /tmp."""
+    named = os.environ.get(METRICS_ENV)
+    if not named:
+        folder = Path(tempfile.mkdtemp(prefix=METRICS_PREFIX))
+        os.environ[METRICS_ENV] = str(folder)
+        return folder
+    folder = Path(named)
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    return folder
+
+
+def _worker_exited(server: Any, worker: Any) -> None:
+    """gunicorn's child_exit: forget the worker's live gauges (its counters stay in the totals)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def _master_exits(folder: Path) -> Any:
+    def on_exit(server: Any) -> None:
+        if folder.name.startswith(METRICS_PREFIX):
+            shutil.rmtree(folder, ignore_errors=True)
+
+    return on_exit
 
 
 def settle_heap() -> None:
@@ -56,8 +96,10 @@ class CdsHooksServer(BaseApplication):  # type: ignore[misc]
                 self.cfg.set(key, value)
 
     def load(self) -> Any:
+        from cdshooks import tracing
         from cdshooks.app import create_app
 
+        tracing.configure()  # in the worker, after the fork: the exporter's thread is the worker's own
         app = create_app(self.settings)
         settle_heap()
         return app
@@ -101,6 +143,8 @@ def serve(
     """Run gunicorn. For gevent the caller patches the standard library before anything imports it
     (`cdshooks.cli`) and says whether it could."""
     server_options = options(host, port, workers, threads, worker_class)
+    folder = metrics_folder()
+    server_options.update(child_exit=_worker_exited, on_exit=_master_exits(folder))
     from cdshooks.app import create_app
 
     configure_logging()

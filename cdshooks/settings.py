@@ -107,6 +107,7 @@ class Settings:
     ledger_retention_days: float = 90.0
     feedback_quota: int = 1200
     feedback_quota_window_seconds: int = 60
+    metrics_token: str | None = field(default=None, repr=False)  # None: /metrics open to whoever reaches it
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -139,6 +140,7 @@ class Settings:
             "ledger_retention_days": _number("CDSHOOKS_LEDGER_RETENTION_DAYS", "90"),
             "feedback_quota": _number("CDSHOOKS_FEEDBACK_QUOTA", "1200", int),
             "feedback_quota_window_seconds": _number("CDSHOOKS_FEEDBACK_QUOTA_WINDOW", "60", int),
+            "metrics_token": os.environ.get("CDSHOOKS_METRICS_TOKEN", "").strip() or None,
         }
         if os.environ.get("CDSHOOKS_DATABASE_URL"):
             values["database_url"] = os.environ["CDSHOOKS_DATABASE_URL"]

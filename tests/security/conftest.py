@@ -12,6 +12,8 @@ from flask.testing import FlaskClient
 
 from cdshooks.app import create_app
 from cdshooks.settings import Settings
+from tests.conftest import store_of
+from tests.fhir_stub import StubFhirServer
 from tests.security.jwt_helpers import JwksServer, jwks, production_settings
 
 
@@ -49,3 +51,14 @@ def auth_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixt
         yield caplog
     finally:
         logger.removeHandler(caplog.handler)
+
+
+@pytest.fixture
+def servers() -> Iterator[tuple[StubFhirServer, StubFhirServer]]:
+    """Two FHIR servers holding the full run's patient: the allow-listed one, and another it must not reach."""
+    from tests.security.full_run import patient_bundle
+
+    own, other = StubFhirServer(store_of(patient_bundle())), StubFhirServer(store_of(patient_bundle()))
+    yield own, other
+    own.close()
+    other.close()
