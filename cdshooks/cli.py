@@ -22,7 +22,10 @@ def _serve(args: argparse.Namespace) -> int:
 
     try:
         settings = Settings.from_env(sandbox=args.sandbox)
-        serve(settings, args.host, args.port, args.workers, args.threads, args.worker_class, patched=patched)
+        serve(
+            settings, args.host, args.port, args.workers, args.threads, args.worker_class,
+            patched=patched, graceful_timeout=args.graceful_timeout,
+        )  # fmt: skip
     except (ConfigurationError, ValueError) as exc:
         print(f"cdshooks: cannot start: {exc}", file=sys.stderr)
         return 2
@@ -145,6 +148,12 @@ def main(argv: list[str] | None = None) -> int:
         choices=["gevent", "gthread"],
         default="gevent",
         help="gevent (default): slow or idle connections cost a greenlet, not a thread; gthread: a thread pool",
+    )
+    serve.add_argument(
+        "--graceful-timeout",
+        type=int,
+        default=10,
+        help="seconds calls in flight may take to finish after SIGTERM (new connections are refused at once)",
     )
     serve.add_argument(
         "--sandbox", action="store_true", help="no authentication, demo page and data (never in production)"

@@ -33,6 +33,7 @@ from cdshooks.settings import ConfigurationError, Settings
 WORKER_CLASSES = ("gevent", "gthread")
 HEADER_TIMEOUT_SECONDS = 5  # gunicorn's keepalive: also the deadline for each request's headers under gevent
 WORKER_CONNECTIONS = 1000
+GRACEFUL_SECONDS = 10  # what calls in flight get after SIGTERM: the spec's budget is on the order of 500 ms
 # A call's parsed body is tens of thousands of dicts and lists, freed by reference counting when the
 # call ends (they hold no cycles). At Python's default threshold (700 new containers) the collector
 # runs dozens of times per call and moves the live body into older generations, whose collections
@@ -105,8 +106,14 @@ class CdsHooksServer(BaseApplication):  # type: ignore[misc]
         return app
 
 
-def options(host: str, port: int, workers: int, threads: int, worker_class: str) -> dict[str, Any]:
-    """gunicorn's settings for `cdshooks serve`."""
+def options(
+    host: str, port: int, workers: int, threads: int, worker_class: str, *, graceful_timeout: int = GRACEFUL_SECONDS
+) -> dict[str, Any]:
+    """gunicorn's settings for `cdshooks serve`.
+
+    On SIGTERM (an orchestrator stopping the pod) gunicorn closes its listening socket at once, so new
+    connections are refused, lets calls in flight finish for up to `graceful_timeout` seconds, then
+    stops the workers that are still busy, and exits 0."""
     if worker_class not in WORKER_CLASSES:
         raise ValueError(f"worker class must be one of {', '.join(WORKER_CLASSES)}")
     return {
@@ -116,7 +123,7 @@ def options(host: str, port: int, workers: int, threads: int, worker_class: str)
         "threads": threads,  # gthread only
         "worker_connections": WORKER_CONNECTIONS,  # gevent: connections served at once per worker
         "timeout": 30,
-        "graceful_timeout": 10,
+        "graceful_timeout": graceful_timeout,
         "keepalive": HEADER_TIMEOUT_SECONDS,
         "accesslog": None,
         "errorlog": "-",
@@ -139,10 +146,11 @@ def serve(
     worker_class: str = "gevent",
     *,
     patched: bool = False,
+    graceful_timeout: int = GRACEFUL_SECONDS,
 ) -> None:
     """Run gunicorn. For gevent the caller patches the standard library before anything imports it
     (`cdshooks.cli`) and says whether it could."""
-    server_options = options(host, port, workers, threads, worker_class)
+    server_options = options(host, port, workers, threads, worker_class, graceful_timeout=graceful_timeout)
     folder = metrics_folder()
     server_options.update(child_exit=_worker_exited, on_exit=_master_exits(folder))
     from cdshooks.app import create_app
