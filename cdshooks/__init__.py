@@ -1,3 +1,8 @@
 """cdshooks: a CDS Hooks 2.0 service carrying skin-oncology and transplant guideline cards."""
 
-__version__ = "0.2.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("cdshooks")  # pyproject.toml's, as installed
+except PackageNotFoundError:  # run from a checkout that was never installed
+    __version__ = "0+unknown"

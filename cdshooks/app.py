@@ -88,7 +88,9 @@ def _prepare_schema(database: Database, settings: Settings) -> None:
         upgrade(database)
         return
     found = state(database)
-    if not found.at_head:
+    if found.newer:
+        log.warning("database schema is newer than this release (a rolling update?)", extra={"reason": found.advice()})
+    elif not found.at_head:
         log.error("database schema not at head: not ready", extra={"reason": found.advice()})
 
 

@@ -34,6 +34,8 @@ from prometheus_client import (
 )
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# prometheus_client chose how to keep samples when it was imported (just above): decide with it
+MULTIPROCESS = bool(os.environ.get(MULTIPROC_ENV))
 
 HOOK_CALLS = Histogram(
     "cdshooks_hook_call_seconds",
@@ -143,7 +145,7 @@ class Metrics:
             if not hmac.compare_digest(given.encode(), f"Bearer {self.token}".encode()):
                 return Response(b'{"error":"unauthorized","message":"a metrics token is required"}', 401,
                                 mimetype="application/json", headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
-        if os.environ.get(MULTIPROC_ENV):
+        if MULTIPROCESS:
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry)
         else:

@@ -1,7 +1,8 @@
 """Liveness and readiness, as an orchestrator probes them.
 
 `/livez`: the process answers. `/readyz`: it can do its work — its database answers and its
-schema is at the migrations' head; otherwise 503 with the reason (no credentials, no data), and
+schema is at the migrations' head (or ahead of it: a newer release, being rolled out, migrated it,
+and migrations stay usable by the release before them); otherwise 503 with the reason (no credentials, no data), and
 hook calls and feedback are answered 503 too rather than run against a schema they were not
 written for. The check is cached for a few seconds, so probes and calls cost no query each; a
 replica turns ready by itself once `cdshooks db upgrade` has run.
@@ -56,7 +57,11 @@ class Readiness:
             found = state(self.database)
         except SQLAlchemyError as exc:
             return f"database unavailable ({type(exc).__name__})"
-        return None if found.at_head else f"database schema {found.advice()}"
+        if found.at_head or found.newer:
+            # newer: a rolling update has migrated the database for the next release, whose migrations
+            # keep the schema usable by the release before them; this replica goes on until replaced
+            return None
+        return f"database schema {found.advice()}"
 
     def init_app(self, app: Flask) -> None:
         app.extensions["cdshooks.readiness"] = self

@@ -82,6 +82,12 @@ class SchemaState:
     def at_head(self) -> bool:
         return self.current == self.head
 
+    @property
+    def newer(self) -> bool:
+        """Migrated by a newer release (a revision this version does not know): during a rolling update,
+        the replicas of the release before it."""
+        return self.current is not None and self.current not in _revisions()
+
     def describe(self) -> str:
         """Where the schema stands, in a few words."""
         if self.at_head:

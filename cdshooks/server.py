@@ -151,16 +151,20 @@ def serve(
     """Run gunicorn. For gevent the caller patches the standard library before anything imports it
     (`cdshooks.cli`) and says whether it could."""
     server_options = options(host, port, workers, threads, worker_class, graceful_timeout=graceful_timeout)
-    folder = metrics_folder()
-    server_options.update(child_exit=_worker_exited, on_exit=_master_exits(folder))
-    from cdshooks.app import create_app
-
-    configure_logging()
-    create_app(settings)  # fail fast, in the master, on bad cards, value sets or configuration
-    settle_heap()  # the workers fork from here
     if worker_class == "gevent" and not patched:
         raise ConfigurationError(
             "the gevent worker needs a process that has not imported ssl before cdshooks serve patched it: "
             "run `cdshooks serve` as a command of its own, or use --worker-class gthread"
         )
+    folder = metrics_folder()
+    server_options.update(child_exit=_worker_exited, on_exit=_master_exits(folder))
+    from cdshooks.app import create_app
+
+    configure_logging()
+    try:
+        create_app(settings)  # fail fast, in the master, on bad cards, value sets or configuration
+    except BaseException:
+        _master_exits(folder)(None)
+        raise
+    settle_heap()  # the workers fork from here
     CdsHooksServer(settings, server_options).run()

@@ -213,3 +213,18 @@ def test_an_empty_production_database_is_not_ready(
     reason = client.get("/readyz").get_json()["reason"]
     assert reason == f"database schema empty: run `cdshooks db upgrade` (head is {schema.head()})"
     assert inspect(Database(url).engine).get_table_names() == []  # nothing was created behind the operator's back
+
+
+def test_a_replica_of_the_previous_release_stays_ready_on_a_newer_schema(
+    tmp_path: Path, keyserver: JwksServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rolling update migrates first; the replicas still running the release before keep answering."""
+    monkeypatch.setattr(readiness, "CHECK_EVERY_SECONDS", 0.0)
+    database = migrated(f"sqlite:///{tmp_path / 'ahead.sqlite3'}")
+    with database.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    url = str(database.engine.url)
+    database.close()
+    client = create_app(production_settings(tmp_path, keyserver, database_url=url)).test_client()
+    assert client.get("/readyz").get_json() == {"status": "ready"}
+    assert t1_call(client).status_code == 200

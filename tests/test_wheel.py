@@ -108,7 +108,11 @@ def installed() -> Iterator[Installed]:
             unavailable(f"the wheel could not be built (needs setuptools from PyPI): {built.stderr[-1500:]}")
         (wheel,) = dist.glob("cdshooks-*.whl")
         _run([_base_interpreter(), "-m", "venv", str(venv)]).check_returncode()
-        done = _run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", str(wheel)])
+        pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+        # as the Dockerfile installs it: the lock file's dependencies (versions and hashes), then the wheel
+        done = _run([*pip, "--require-hashes", "-r", str(source / "requirements.lock")])
+        if done.returncode == 0:
+            done = _run([*pip, "--no-deps", str(wheel)])
         if done.returncode != 0:
             unavailable(f"the wheel's dependencies could not be installed (PyPI unreachable?): {done.stderr[-1500:]}")
         located = _run([str(venv / "bin" / "python"), "-c", "import cdshooks; print(cdshooks.__file__)"], cwd=root)
