@@ -19,8 +19,12 @@ $(STAMP): $(BIN)/python pyproject.toml $(TEST_LOCK)
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+# sandbox mode has no authentication: this machine only, unless HOST says otherwise (make run HOST=0.0.0.0)
+HOST ?= 127.0.0.1
+PORT ?= 8080
+
 run: $(STAMP)
-	$(BIN)/cdshooks serve --sandbox --host 0.0.0.0 --port 8080
+	$(BIN)/cdshooks serve --sandbox --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -12,13 +12,15 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, current_app, jsonify, redirect
+from sqlalchemy.exc import SQLAlchemyError
 
+from cdshooks import openapi
 from cdshooks.api import bp as cds_blueprint
 from cdshooks.auth import build_authenticator
 from cdshooks.catalogue import catalogue
 from cdshooks.client_auth import ClientAuthentication
 from cdshooks.cors import Cors
-from cdshooks.database import Database
+from cdshooks.database import Database, shown
 from cdshooks.errors import register_error_handlers
 from cdshooks.feedback import FeedbackStore
 from cdshooks.json_provider import OrjsonProvider
@@ -35,7 +37,9 @@ from cdshooks.tracing import RequestSpans
 log = logging.getLogger("cdshooks")
 
 
-def create_app(settings: Settings | None = None) -> Flask:
+def create_app(settings: Settings | None = None, *, announce: bool = True) -> Flask:
+    """The app. `announce`: log its mode and configuration (once per server: gunicorn's master does,
+    its workers do not)."""
     settings = settings or Settings.from_env()
     catalogue()  # every rule against its card: a disagreement stops start-up here
     cors = Cors(settings)
@@ -49,7 +53,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         frozenset(all_services()),
         deferred_endpoints=frozenset({"cds.call"}),  # a hook call spends its token with its ledger rows
     )
-    _announce(settings)
+    if announce:
+        _announce(settings)
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
@@ -77,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.register_blueprint(sandbox_blueprint)
     app.add_url_rule("/", "index", _index)
     app.add_url_rule("/healthz", "health", lambda: jsonify({"status": "ok"}))
+    app.add_url_rule("/openapi.json", "openapi", lambda: jsonify(openapi.document()))
     register_error_handlers(app, settings.max_request_bytes)
     return app
 
@@ -87,7 +93,11 @@ def _prepare_schema(database: Database, settings: Settings) -> None:
     if settings.sandbox:
         upgrade(database)
         return
-    found = state(database)
+    try:
+        found = state(database)
+    except SQLAlchemyError as exc:  # it may come up later: the replica starts, and is not ready until then
+        log.error("database unavailable: not ready", extra={"reason": type(exc).__name__})
+        return
     if found.newer:
         log.warning("database schema is newer than this release (a rolling update?)", extra={"reason": found.advice()})
     elif not found.at_head:
@@ -95,12 +105,31 @@ def _prepare_schema(database: Database, settings: Settings) -> None:
 
 
 def _announce(settings: Settings) -> None:
+    """What an operator checks at start-up: the mode, whom it trusts, where it may fetch, where it stores
+    (never a credential: the database URL without its password, issuers by name)."""
+    database = shown(settings.database_url)
     if settings.sandbox:
         log.warning(
             "SANDBOX MODE: authentication is OFF and plain-http FHIR servers are allowed. "
-            "Never expose this instance to real patient data."
+            "Never expose this instance to real patient data.",
+            extra={"mode": "sandbox", "database": database},
         )
-    elif not settings.fhir_allowlist:
+        return
+    log.info(
+        "production mode",
+        extra={
+            "mode": "production",
+            "public_url": settings.public_url,
+            "trusted_issuers": sorted(settings.trusted_issuers),
+            "pinned_issuers": sorted(settings.pinned_issuers),
+            "trusted_tenants": list(settings.trusted_tenants) or "any",
+            "fhir_allowlist": list(settings.fhir_allowlist),
+            "cors_origins": list(settings.cors_origins),
+            "database": database,
+            "metrics_token": settings.metrics_token is not None,
+        },
+    )
+    if not settings.fhir_allowlist:
         log.warning("CDSHOOKS_FHIR_ALLOWLIST is empty: calls that name a fhirServer will be refused")
 
 

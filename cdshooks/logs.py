@@ -40,6 +40,16 @@ SAFE_FIELDS = (
     "stored",
     "duplicates",
     "kid",
+    # start-up: the configuration an operator checks (names and URLs, never a credential)
+    "mode",
+    "public_url",
+    "trusted_issuers",
+    "pinned_issuers",
+    "trusted_tenants",
+    "fhir_allowlist",
+    "cors_origins",
+    "database",
+    "metrics_token",
 )
 
 

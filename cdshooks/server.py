@@ -101,7 +101,7 @@ class CdsHooksServer(BaseApplication):  # type: ignore[misc]
         from cdshooks.app import create_app
 
         tracing.configure()  # in the worker, after the fork: the exporter's thread is the worker's own
-        app = create_app(self.settings)
+        app = create_app(self.settings, announce=False)  # the master announced the configuration
         settle_heap()
         return app
 
