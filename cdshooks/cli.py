@@ -95,13 +95,15 @@ def _call(args: argparse.Namespace) -> int:
     request = build_hook_request(services[0], store, patient_id, draft=draft, selections=args.select or None)
     settings = Settings.from_env(sandbox=True)
     try:
-        outcome = call_service(services[0], request, settings)
+        outcome = call_service(services[0], request, settings, explain=args.explain)
     except ApiError as exc:
         print(json.dumps({"status": exc.status, **exc.body()}, indent=2))
         return 1
     if args.show_request:
         print(json.dumps(request, indent=2), file=sys.stderr)
     print(json.dumps(outcome.response.to_json(), indent=2))
+    if outcome.explanation is not None:
+        print(outcome.explanation.to_text(), file=sys.stderr)
     return 0
 
 
@@ -168,6 +170,11 @@ def main(argv: list[str] | None = None) -> int:
     call.add_argument("--patient", help="Patient id, when the bundle holds several patients")
     call.add_argument("--service", help="service id, when several answer the hook")
     call.add_argument("--show-request", action="store_true", help="also print the request sent (to stderr)")
+    call.add_argument(
+        "--explain",
+        action="store_true",
+        help="also print, for each rule, whether it fired and why not (to stderr; stdout stays the response)",
+    )
     call.set_defaults(func=_call)
 
     db = sub.add_parser("db", help="the database schema: upgrade it (once per deployment) or show where it stands")

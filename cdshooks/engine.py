@@ -18,7 +18,18 @@ class Fired:
     finding: Finding
 
 
-def evaluate(record: PatientRecord) -> list[Fired]:
+@dataclass(frozen=True)
+class RuleOutcome:
+    """What one rule did, for explain mode: fired, silent (and why), skipped for missing data, or failed."""
+
+    rule: Rule
+    status: str  # "fired", "silent", "skipped", "failed"
+    reasons: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    findings: int = 0
+
+
+def evaluate(record: PatientRecord, outcomes: list[RuleOutcome] | None = None) -> list[Fired]:
     """Findings of all rules for the record's hook; a rule lacking data it needs is skipped.
 
     A deceased patient gets no cards at all (the catalogue's hygiene: the chart may still be opened).
@@ -28,18 +39,31 @@ def evaluate(record: PatientRecord) -> list[Fired]:
     """
     fired: list[Fired] = []
     if record.deceased:
+        if outcomes is not None:
+            reason = "the patient is deceased: no advice is given"
+            outcomes.extend(RuleOutcome(rule, "silent", (reason,)) for rule in rules_for(record.hook))
         return fired  # no advice for a deceased patient
     seen: set[tuple[str, str | None, tuple[tuple[str, str], ...]]] = set()
     for rule in rules_for(record.hook):
         missing = rule.needs & record.unavailable
         if missing:
             log.warning("rule skipped, data unavailable", extra={"rule": rule.id, "missing": sorted(missing)})
+            if outcomes is not None:
+                outcomes.append(RuleOutcome(rule, "skipped", missing=tuple(sorted(missing))))
             continue
+        if outcomes is not None:
+            record.reasons = []
         try:
             findings = list(rule.evaluate(record))
         except Exception as exc:  # a rule bug degrades the answer, never fails the call
             log.error("rule failed", extra={"rule": rule.id, "error": type(exc).__name__})
+            if outcomes is not None:
+                outcomes.append(RuleOutcome(rule, "failed", (type(exc).__name__,)))
             continue
+        if outcomes is not None:
+            reasons, record.reasons = tuple(record.reasons or ()), None
+            status = "fired" if findings else "silent"
+            outcomes.append(RuleOutcome(rule, status, () if findings else reasons, findings=len(findings)))
         for finding in findings:
             mismatch = rule.mismatch(finding)
             if mismatch:

@@ -12,8 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from cdshooks import prefetch
-from cdshooks.engine import evaluate
+from cdshooks.engine import RuleOutcome, evaluate
 from cdshooks.errors import ApiError, parse_as
+from cdshooks.explain import Explanation
 from cdshooks.fhir_access import open_fhir
 from cdshooks.protocol import CONTEXT_MODELS, BaseContext, HookRequest, HookResponse
 from cdshooks.record import build_record
@@ -28,6 +29,7 @@ class Outcome:
     response: HookResponse
     rules: tuple[str, ...]
     missing_keys: tuple[str, ...]
+    explanation: Explanation | None = None  # only when asked for (`explain=True`)
 
 
 def parse_request(service: CdsService, payload: Any) -> tuple[HookRequest, BaseContext]:
@@ -51,7 +53,9 @@ def parse_request(service: CdsService, payload: Any) -> tuple[HookRequest, BaseC
     return request, context
 
 
-def call_service(service: CdsService, payload: Any, settings: Settings, *, now: datetime | None = None) -> Outcome:
+def call_service(
+    service: CdsService, payload: Any, settings: Settings, *, now: datetime | None = None, explain: bool = False
+) -> Outcome:
     with span("cdshooks.hook_call", **{"cds.service": service.id, "cds.hook": service.hook}) as call:
         with span("cdshooks.parse"):
             request, context = parse_request(service, payload)
@@ -81,15 +85,28 @@ def call_service(service: CdsService, payload: Any, settings: Settings, *, now: 
                 unavailable=fetched.unavailable,
                 now=now,
             )
+        outcomes: list[RuleOutcome] | None = [] if explain else None
         with span("cdshooks.rules") as rules:
-            fired = evaluate(record)
+            fired = evaluate(record, outcomes)
             rules.set_attribute("cdshooks.rules_fired", tuple(f.rule.id for f in fired))
         with span("cdshooks.render") as render:
             cards = render_cards(fired, record)
             render.set_attribute("cdshooks.cards", len(cards))
         call.set_attribute("cdshooks.cards", len(cards))
+        explanation = None
+        if outcomes is not None:
+            explanation = Explanation(
+                service=service.id,
+                hook=service.hook,
+                rules=tuple(outcomes),
+                set_aside=tuple(record.explained()),
+                missing_prefetch=tuple(sorted(fetched.missing_keys)),
+                fetched=tuple(sorted(fetched.fetched_keys)),
+                unavailable=tuple(sorted(record.unavailable)),
+            )
         return Outcome(
             HookResponse(cards=cards),
             tuple(f.rule.id for f in fired),
             tuple(sorted(fetched.missing_keys)),
+            explanation,
         )

@@ -80,6 +80,7 @@ class PatientRecord:
         self._facts: dict[str, tuple[Any, ...]] = {}
         self._set_aside: list[SetAside] = list(set_aside)
         self._derived: dict[str, Any] = {}
+        self.reasons: list[str] | None = None  # a list only while explain mode records why a rule stays silent
 
     def facts(self, domain: str) -> tuple[Any, ...]:
         """The facts of a data domain (read on first use; unknown domains raise KeyError)."""
@@ -101,6 +102,13 @@ class PatientRecord:
         if name not in self._derived:
             self._derived[name] = compute(self)
         return self._derived[name]  # type: ignore[no-any-return]
+
+    def because(self, reason: str | Callable[[], str]) -> None:
+        """Why the rule being evaluated stays silent — a rule says it as it returns without a card. Kept only
+        in explain mode (`cdshooks.explain`); otherwise nothing is done (a reason that costs something to
+        word is given as a function, called only then)."""
+        if self.reasons is not None:
+            self.reasons.append(reason if isinstance(reason, str) else reason())
 
     def set_aside(self, ref: str, reason: str) -> None:
         """Note a resource a rule's reading did not count (e.g. a topical form), for explanations."""

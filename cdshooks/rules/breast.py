@@ -49,14 +49,19 @@ def breast_cancer(record: PatientRecord) -> Tumour | None:
 )
 def b1_retest_skin_metastasis(record: PatientRecord) -> Iterator[Finding]:
     """Breast cancer with a skin metastasis and ER, PR or HER2 not resulted since the metastasis appeared."""
+    skin_metastases = 0
     for breast in tumours(record).of_kind("breast"):
         for skin in (s for s in breast.secondaries if SKIN_METASTASIS.matches(s.concept)):
+            skin_metastases += 1
             results = {name: _results(record, sets) for name, sets in RECEPTORS.items()}
             retested = all(_since(found, skin.when) for found in results.values())
             if not retested:
                 latest = next((found[0] for found in results.values() if found), None)
                 yield fire(breast.condition, skin, latest, condition=skin.ref, cancer=breast.condition.concept.label)
                 return
+    if skin_metastases:
+        return record.because("ER, PR and HER2 all resulted on or after the skin metastasis appeared")
+    return record.because("no breast cancer with a skin metastasis that belongs to it")
 
 
 def _results(record: PatientRecord, sets: tuple[ValueSet, ...]) -> list[ObservationFact]:
@@ -91,17 +96,20 @@ def _since(results: list[ObservationFact], onset: datetime | None) -> bool:
 def b2_her2_positive_metastatic(record: PatientRecord) -> Iterator[Finding]:
     """Latest HER2 positive in metastatic breast cancer, not on HER2-directed therapy."""
     spread = tumours(record).metastatic("breast")
-    if spread is None or products.current(record, HER2_THERAPY):
-        return
+    if spread is None:
+        return record.because("no metastatic breast cancer (or its metastases belong to another primary)")
+    if products.current(record, HER2_THERAPY):
+        return record.because("already on HER2-directed therapy")
     her2 = her2_status(record)
-    if her2.positive:
-        yield fire(
-            *spread.evidence,
-            *her2.evidence,
-            condition=spread.condition.ref,
-            cancer=spread.condition.concept.label,
-            result=her2.describe(),
-        )
+    if not her2.positive:
+        return record.because(lambda: f"the latest final HER2 result is not positive: {her2.describe()}")
+    yield fire(
+        *spread.evidence,
+        *her2.evidence,
+        condition=spread.condition.ref,
+        cancer=spread.condition.concept.label,
+        result=her2.describe(),
+    )
 
 
 def _her2_supports(drug_is_tdxd: bool, her2: Her2Status) -> bool:
@@ -128,12 +136,16 @@ def _her2_supports(drug_is_tdxd: bool, her2: Her2Status) -> bool:
 )
 def b3_her2_therapy_without_positive_result(record: PatientRecord) -> Iterator[Finding]:
     """HER2-directed therapy ordered for breast cancer without a positive (or, for T-DXd, low) HER2 result."""
+    ordered = products.ordered(record, HER2_THERAPY)
+    if not ordered:
+        return record.because("no order for a HER2-directed drug")
     breast = breast_cancer(record)
     if breast is None:
-        return
+        return record.because("no breast cancer recorded (HER2-directed drugs have other indications)")
     her2 = her2_status(record)
-    for order, drug in products.ordered(record, HER2_THERAPY):
+    for order, drug in ordered:
         if _her2_supports(drug is TRASTUZUMAB_DERUXTECAN, her2):
+            record.because(lambda title=drug.title: f"{title}: the HER2 result supports it ({her2.describe()})")
             continue
         variant = "discordant" if her2.earlier_positive is not None else None
         bindings = {

@@ -37,8 +37,13 @@ BRAF_TEST = vs("braf_test_order")
 def m1_test_braf(record: PatientRecord) -> Iterator[Finding]:
     """Metastatic melanoma with no final BRAF result and no BRAF test pending or drafted."""
     spread = tumours(record).metastatic("melanoma")
-    if spread is None or braf_status(record) is not None or pending_requests(record, BRAF_TEST):
-        return
+    if spread is None:
+        return record.because("no metastatic melanoma (or its metastases belong to another primary)")
+    braf = braf_status(record)
+    if braf is not None:
+        return record.because(lambda: f"a final BRAF result exists: {braf.describe()}")
+    if pending_requests(record, BRAF_TEST):
+        return record.because("a BRAF test is already ordered or among the draft orders")
     yield fire(*spread.evidence, condition=spread.condition.ref, cancer=spread.condition.concept.label)
 
 
@@ -67,10 +72,10 @@ def m2_targeted_therapy_without_v600(record: PatientRecord) -> Iterator[Finding]
     """A BRAF or MEK inhibitor is being ordered without a documented BRAF V600E/K."""
     orders = products.ordered(record, BRAF_MEK_INHIBITOR)
     if not orders:
-        return
+        return record.because("no order for a BRAF or MEK inhibitor")
     braf = braf_status(record)
     if braf is not None and braf.kind is Braf.V600:
-        return
+        return record.because(lambda: f"BRAF V600E/K is documented: {braf.describe()}")
     melanoma = [t.condition for t in tumours(record).of_kind("melanoma")]
     pending = pending_requests(record, BRAF_TEST)
     if braf is not None and braf.kind is Braf.WILD_TYPE:
@@ -106,11 +111,15 @@ def m2_targeted_therapy_without_v600(record: PatientRecord) -> Iterator[Finding]
 def m3_v600_treatment_options(record: PatientRecord) -> Iterator[Finding]:
     """Metastatic melanoma with BRAF V600E/K, on neither BRAF/MEK nor checkpoint therapy."""
     spread = tumours(record).metastatic("melanoma")
-    if spread is None or products.current(record, BRAF_MEK_INHIBITOR) or products.current(record, CHECKPOINT):
-        return
+    if spread is None:
+        return record.because("no metastatic melanoma (or its metastases belong to another primary)")
+    if products.current(record, BRAF_MEK_INHIBITOR) or products.current(record, CHECKPOINT):
+        return record.because("on a BRAF/MEK inhibitor or an immune checkpoint inhibitor")
     braf = braf_status(record)
-    if braf is None or braf.kind is not Braf.V600:
-        return
+    if braf is None:
+        return record.because("no final BRAF result")
+    if braf.kind is not Braf.V600:
+        return record.because(lambda: f"the BRAF result is not V600E/K: {braf.describe()}")
     yield fire(
         *spread.evidence,
         braf.fact,

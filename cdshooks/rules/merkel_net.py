@@ -33,8 +33,12 @@ SKIN_SECONDARY = vs("secondary_skin")
 def k1_metastatic_merkel(record: PatientRecord) -> Iterator[Finding]:
     """Metastatic Merkel cell carcinoma, not a transplant recipient, not on PD-1/PD-L1 therapy."""
     spread = tumours(record).metastatic("merkel")
-    if spread is None or transplant_fact(record) or products.current(record, PD1_PDL1):
-        return
+    if spread is None:
+        return record.because("no metastatic Merkel cell carcinoma (or its metastases belong to another primary)")
+    if transplant_fact(record):
+        return record.because("a solid-organ transplant recipient (T3 applies)")
+    if products.current(record, PD1_PDL1):
+        return record.because("on a PD-1/PD-L1 inhibitor")
     yield fire(*spread.evidence, condition=spread.condition.ref, cancer=spread.condition.concept.label)
 
 
@@ -56,6 +60,8 @@ def n1_merkel_or_net_metastasis(record: PatientRecord) -> Iterator[Finding]:
     lesions = [c for c in dict.fromkeys(candidates) if not c.related]
     nets = [t.condition for t in tumours(record).of_kind("net")]
     nets = [c for c in nets if c not in lesions and not MERKEL_ANY.matches(c.concept)]
-    if not lesions or not nets:
-        return
+    if not lesions:
+        return record.because("no skin secondary or Merkel cell diagnosis that is not linked to its primary")
+    if not nets:
+        return record.because("no non-cutaneous neuroendocrine tumour recorded")
     yield fire(nets[0], lesions[0], condition=lesions[0].ref, cancer=nets[0].concept.label)

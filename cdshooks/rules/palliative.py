@@ -89,7 +89,9 @@ def p1_palliative_care(record: PatientRecord) -> Iterator[Finding]:
     else:
         skin_metastases = record.conditions_in(SKIN_METASTASIS)
         evidence = tuple(skin_metastases[:1])
-    if not evidence or palliative_care_documented(record):
-        return
+    if not evidence:
+        return record.because("no metastatic skin cancer or skin metastasis")
+    if palliative_care_documented(record):
+        return record.because("palliative or hospice care documented within 90 days, or still open")
     condition = evidence[0]
     yield fire(*evidence, condition=condition.ref, cancer=condition.concept.label)

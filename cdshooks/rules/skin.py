@@ -36,8 +36,12 @@ HEDGEHOG_INHIBITOR = vs("hedgehog_inhibitor")
 def s1_metastatic_cscc_first_line(record: PatientRecord) -> Iterator[Finding]:
     """Metastatic cSCC, not a transplant recipient, never treated with a PD-1/PD-L1 inhibitor."""
     spread = tumours(record).metastatic("cscc")
-    if spread is None or transplant_fact(record) or products.ever(record, PD1_PDL1):
-        return
+    if spread is None:
+        return record.because("no metastatic cutaneous SCC (no metastasis linked to it, or other candidate primaries)")
+    if transplant_fact(record):
+        return record.because("a solid-organ transplant recipient (T3 applies)")
+    if products.ever(record, PD1_PDL1):
+        return record.because("on, or treated before with, a PD-1/PD-L1 inhibitor")
     yield fire(*spread.evidence, condition=spread.condition.ref, cancer=spread.condition.concept.label)
 
 
@@ -57,8 +61,10 @@ def s1_metastatic_cscc_first_line(record: PatientRecord) -> Iterator[Finding]:
 def s2_metastatic_bcc_hedgehog(record: PatientRecord) -> Iterator[Finding]:
     """Metastatic BCC never treated with a hedgehog pathway inhibitor."""
     spread = tumours(record).metastatic("bcc")
-    if spread is None or products.ever(record, HEDGEHOG_INHIBITOR):
-        return
+    if spread is None:
+        return record.because("no metastatic basal cell carcinoma")
+    if products.ever(record, HEDGEHOG_INHIBITOR):
+        return record.because("on, or treated before with, vismodegib or sonidegib")
     yield fire(*spread.evidence, condition=spread.condition.ref, cancer=spread.condition.concept.label)
 
 
@@ -77,7 +83,10 @@ def s2_metastatic_bcc_hedgehog(record: PatientRecord) -> Iterator[Finding]:
 )
 def s3_hedgehog_inhibitor_safety(record: PatientRecord) -> Iterator[Finding]:
     """Vismodegib or sonidegib is being ordered."""
+    ordered = products.ordered(record, HEDGEHOG_INHIBITOR)
+    if not ordered:
+        return record.because("no order for vismodegib or sonidegib")
     pregnant = pregnancy(record)
-    for order, drug in products.ordered(record, HEDGEHOG_INHIBITOR):
+    for order, drug in ordered:
         variant = "pregnant" if pregnant is not None else None
         yield fire(order, pregnant, variant=variant, order=order.ref, drug=drug.title)

@@ -52,15 +52,22 @@ def _conversion_under_way(record: PatientRecord) -> bool:
 )
 def t1_consider_sirolimus(record: PatientRecord) -> Iterator[Finding]:
     """A CNI/antimetabolite is being ordered for a transplant recipient with active cSCC."""
-    if products.current(record, MTOR) is not None or _conversion_under_way(record):
-        return
+    if products.current(record, MTOR) is not None:
+        return record.because("already on systemic sirolimus or everolimus")
+    if _conversion_under_way(record):
+        return record.because("a transplant-team referral or a sirolimus proposal is already among the draft orders")
+    ordered = products.ordered(record, IMMUNOSUPPRESSANT)
+    if not ordered:
+        return record.because("no order for systemic tacrolimus, cyclosporine, azathioprine or mycophenolate")
     transplant = transplant_fact(record)
+    if transplant is None:
+        return record.because("no solid-organ transplant recorded")
     cscc = tumours(record).active("cscc")
-    if transplant is None or not cscc:
-        return
+    if not cscc:
+        return record.because("no active cutaneous SCC (resolved, refuted or entered in error ones do not count)")
     variant = "no_sirolimus" if liver_or_lung_recipient(record) else None
     condition = cscc[0].condition
-    for order, drug in products.ordered(record, IMMUNOSUPPRESSANT):
+    for order, drug in ordered:
         yield fire(
             *unique(transplant, condition, order),
             variant=variant,
@@ -91,15 +98,19 @@ def t1_consider_sirolimus(record: PatientRecord) -> Iterator[Finding]:
 def t2_review_immunosuppression(record: PatientRecord) -> Iterator[Finding]:
     """Transplant recipient with metastatic or multiple cSCC, still on a CNI/antimetabolite."""
     if products.current(record, MTOR) is not None:
-        return
+        return record.because("already on systemic sirolimus or everolimus")
     transplant = transplant_fact(record)
+    if transplant is None:
+        return record.because("no solid-organ transplant recorded")
     cscc = tumours(record).active("cscc")
+    if not cscc:
+        return record.because("no active cutaneous SCC")
     current = products.current_medications(record, IMMUNOSUPPRESSANT)
-    if transplant is None or not cscc or not current:
-        return
+    if not current:
+        return record.because("no current systemic calcineurin inhibitor or antimetabolite")
     spread = tumours(record).metastatic("cscc")
     if spread is None and len(cscc) < 2:
-        return
+        return record.because("a single cutaneous SCC without metastases")
     fact, drug = current[0]
     evidence = [c for t in cscc for c in t.records[:1]] + (list(spread.secondaries[:1]) if spread else [])
     yield fire(*unique(transplant, *evidence, fact), condition=(spread or cscc[0]).condition.ref, drug=drug.title)
@@ -120,8 +131,11 @@ def t2_review_immunosuppression(record: PatientRecord) -> Iterator[Finding]:
 )
 def t3_checkpoint_inhibitor_after_transplant(record: PatientRecord) -> Iterator[Finding]:
     """A checkpoint inhibitor is being ordered for a solid-organ transplant recipient."""
+    ordered = products.ordered(record, CHECKPOINT)
+    if not ordered:
+        return record.because("no order for an immune checkpoint inhibitor")
     transplant = transplant_fact(record)
     if transplant is None:
-        return
-    for order, drug in products.ordered(record, CHECKPOINT):
+        return record.because("no solid-organ transplant recorded")
+    for order, drug in ordered:
         yield fire(transplant, order, order=order.ref, drug=drug.title)
