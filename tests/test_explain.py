@@ -106,5 +106,5 @@ def test_the_command_line_explains_on_stderr(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["cards"][0]["summary"].startswith("Transplant recipient")
-    assert "T1 2.0.0: fired — 1 card(s)" in done.stderr
-    assert "T3 2.0.0: silent — no order for an immune checkpoint inhibitor" in done.stderr
+    assert "T1 2.0.1: fired — 1 card(s)" in done.stderr
+    assert "T3 2.0.1: silent — no order for an immune checkpoint inhibitor" in done.stderr

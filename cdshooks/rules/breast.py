@@ -33,7 +33,7 @@ def breast_cancer(record: PatientRecord) -> Tumour | None:
 
 @rule(
     "B1",
-    version="2.0.0",
+    version="2.0.1",
     hooks=PATIENT_VIEW,
     needs={"observations"},
     reads={"conditions"},
@@ -77,7 +77,7 @@ def _since(results: list[ObservationFact], onset: datetime | None) -> bool:
 
 @rule(
     "B2",
-    version="2.0.0",
+    version="2.0.1",
     hooks=PATIENT_VIEW,
     needs={"medications", "observations"},
     reads={"conditions"},
@@ -118,7 +118,7 @@ def _her2_supports(drug_is_tdxd: bool, her2: Her2Status) -> bool:
 
 @rule(
     "B3",
-    version="2.0.0",
+    version="2.0.1",
     hooks=ORDER_HOOKS,
     needs={"observations"},
     reads={"conditions"},

@@ -19,7 +19,7 @@ BRAF_TEST = vs("braf_test_order")
 
 @rule(
     "M1",
-    version="2.0.0",
+    version="2.0.1",
     hooks=PATIENT_VIEW | {"order-select"},
     needs={"observations", "service_requests"},
     reads={"conditions"},
@@ -49,7 +49,7 @@ def m1_test_braf(record: PatientRecord) -> Iterator[Finding]:
 
 @rule(
     "M2",
-    version="2.0.0",
+    version="2.0.1",
     hooks=ORDER_HOOKS,
     needs={"observations"},
     reads={"conditions", "service_requests"},
@@ -96,7 +96,7 @@ def m2_targeted_therapy_without_v600(record: PatientRecord) -> Iterator[Finding]
 
 @rule(
     "M3",
-    version="2.0.0",
+    version="2.0.1",
     hooks=PATIENT_VIEW,
     needs={"medications", "observations"},
     reads={"conditions"},

@@ -18,7 +18,7 @@ SKIN_SECONDARY = vs("secondary_skin")
 
 @rule(
     "K1",
-    version="2.0.0",
+    version="2.0.1",
     hooks=PATIENT_VIEW,
     needs={"medications"},
     reads={"conditions", "procedures"},
@@ -44,7 +44,7 @@ def k1_metastatic_merkel(record: PatientRecord) -> Iterator[Finding]:
 
 @rule(
     "N1",
-    version="2.0.0",
+    version="2.0.1",
     hooks=PATIENT_VIEW,
     reads={"conditions"},
     fills={"condition", "cancer"},

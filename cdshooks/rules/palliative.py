@@ -61,7 +61,7 @@ def _recent(record: PatientRecord, ended: datetime | None) -> bool:
 
 @rule(
     "P1",
-    version="2.0.0",
+    version="2.0.1",
     hooks=PATIENT_VIEW,
     needs={"encounters", "service_requests"},
     reads={"conditions", "procedures", "episodes_of_care"},

@@ -18,7 +18,7 @@ HEDGEHOG_INHIBITOR = vs("hedgehog_inhibitor")
 
 @rule(
     "S1",
-    version="2.0.0",
+    version="2.0.1",
     hooks=PATIENT_VIEW,
     needs={"medications"},
     reads={"conditions", "procedures"},
@@ -47,7 +47,7 @@ def s1_metastatic_cscc_first_line(record: PatientRecord) -> Iterator[Finding]:
 
 @rule(
     "S2",
-    version="2.0.0",
+    version="2.0.1",
     hooks=PATIENT_VIEW,
     needs={"medications"},
     reads={"conditions"},
@@ -70,7 +70,7 @@ def s2_metastatic_bcc_hedgehog(record: PatientRecord) -> Iterator[Finding]:
 
 @rule(
     "S3",
-    version="2.0.0",
+    version="2.0.1",
     hooks=ORDER_HOOKS,
     reads={"conditions", "observations", "procedures"},
     fills={"order", "drug"},

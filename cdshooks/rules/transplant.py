@@ -31,7 +31,7 @@ def _conversion_under_way(record: PatientRecord) -> bool:
 
 @rule(
     "T1",
-    version="2.0.0",
+    version="2.0.1",
     hooks=ORDER_HOOKS,
     needs={"medications"},
     reads={"conditions", "procedures"},
@@ -79,7 +79,7 @@ def t1_consider_sirolimus(record: PatientRecord) -> Iterator[Finding]:
 
 @rule(
     "T2",
-    version="2.0.0",
+    version="2.0.1",
     hooks=PATIENT_VIEW,
     needs={"medications"},
     reads={"conditions", "procedures"},
@@ -118,7 +118,7 @@ def t2_review_immunosuppression(record: PatientRecord) -> Iterator[Finding]:
 
 @rule(
     "T3",
-    version="2.0.0",
+    version="2.0.1",
     hooks=ORDER_HOOKS,
     reads={"conditions", "procedures"},
     fills={"order", "drug"},

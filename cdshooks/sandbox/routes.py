@@ -1,4 +1,5 @@
-"""Sandbox endpoints: the EHR page, demo patients, request builder and a small FHIR server."""
+"""Sandbox endpoints: the EHR page, demo patients and their banners, draft orders, the request builder,
+explanations, and a small FHIR server. Registered in sandbox mode only: production has none of them."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request, send_from_directory
+from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory
 
 from cdshooks.errors import ApiError
 from cdshooks.paths import data_dir
+from cdshooks.pipeline import call_service
+from cdshooks.sandbox.banner import banner
 from cdshooks.sandbox.ehr import build_hook_request, draft_medication_order, orderable
 from cdshooks.sandbox.store import BundleStore, StoreError
 from cdshooks.services import all_services
@@ -69,21 +72,56 @@ def patients() -> Response:
     return jsonify({"patients": [meta for _, meta in demo_patients().values()], "orderable": orderable()})
 
 
+@bp.get("/api/patients/<patient_id>/banner")
+def patient_banner(patient_id: str) -> Response:
+    return jsonify(banner(_patient(patient_id), patient_id))
+
+
+@bp.post("/api/draft")
+def new_draft() -> Response:
+    """A draft MedicationRequest for a drug of the order catalogue, as CPOE makes one when it is chosen."""
+    body = _body()
+    patient_id = str(body.get("patient", ""))
+    _patient(patient_id)
+    return jsonify(draft_medication_order(_drug(body), patient_id))
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid-request", "send a JSON object")
+    return body
+
+
+def _drug(body: dict[str, Any]) -> str:
+    drug = str(body.get("drug", ""))
+    if drug not in {o["id"] for o in orderable()}:
+        raise ApiError(400, "unknown-order", "choose a drug from the order catalogue", field="drug")
+    return drug
+
+
 @bp.post("/api/request")
 def make_request() -> Response:
-    """Build the CDS Hooks request an EHR would send for a demo patient (and an order)."""
-    body = request.get_json(silent=True) or {}
+    """Build the CDS Hooks request an EHR would send for a demo patient: the page's draft orders
+    (`drafts`, with `selected` the ones just chosen, for order-select) or a single `drug`."""
+    body = _body()
     service = all_services().get(str(body.get("service", "")))
     if service is None:
         raise ApiError(400, "unknown-service", "choose a service from discovery", field="service")
     patient_id = str(body.get("patient", ""))
     store = _patient(patient_id)
-    draft = None
+    draft: dict[str, Any] | None = None
+    selections: list[str] | None = None
     if service.hook != "patient-view":
-        drug = str(body.get("drug", ""))
-        if drug not in {o["id"] for o in orderable()}:
-            raise ApiError(400, "unknown-order", "choose a drug from the order catalogue", field="drug")
-        draft = draft_medication_order(drug, patient_id)
+        drafts = body.get("drafts")
+        if isinstance(drafts, list):
+            if not drafts or not all(isinstance(d, dict) for d in drafts):
+                raise ApiError(400, "no-orders", "add a draft order first", field="drafts")
+            draft = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": d} for d in drafts]}
+            selected = body.get("selected")
+            selections = [str(s) for s in selected] if isinstance(selected, list) and selected else None
+        else:
+            draft = draft_medication_order(_drug(body), patient_id)
     use_server = bool(body.get("useFhirServer"))
     return jsonify(
         build_hook_request(
@@ -91,10 +129,23 @@ def make_request() -> Response:
             store,
             patient_id,
             draft=draft,
+            selections=selections,
             with_prefetch=not use_server,
             fhir_server=request.host_url.rstrip("/") + "/sandbox/fhir" if use_server else None,
         )
     )
+
+
+@bp.post("/api/explain/<service_id>")
+def explain(service_id: str) -> Response:
+    """The explanation of a hook request (the page's toggle): each rule, fired or not, and why not.
+    The request is evaluated as the service would, but nothing is recorded and no card is issued."""
+    service = all_services().get(service_id)
+    if service is None:
+        raise ApiError(404, "unknown-service", f"no CDS service with id {service_id!r}")
+    outcome = call_service(service, _body(), current_app.config["CDSHOOKS_SETTINGS"], explain=True)
+    assert outcome.explanation is not None
+    return jsonify(outcome.explanation.to_json())
 
 
 @bp.get("/fhir/<path:query>")
