@@ -39,8 +39,8 @@ load: $(STAMP)
 # after a change to the dependencies in pyproject.toml: the image's lock and the tests' lock
 lock: $(BIN)/python
 	$(BIN)/python -m pip install --quiet pip-tools
-	$(COMPILE) --extra postgres --extra otel --output-file $(LOCK) pyproject.toml
-	$(COMPILE) --extra postgres --extra otel --extra test --output-file $(TEST_LOCK) pyproject.toml
+	$(COMPILE) --extra postgres --extra otel --extra report --output-file $(LOCK) pyproject.toml
+	$(COMPILE) --extra postgres --extra otel --extra report --extra test --output-file $(TEST_LOCK) pyproject.toml
 
 # a CycloneDX SBOM of what the image installs: build/sbom.cdx.json
 sbom: $(STAMP)

@@ -21,13 +21,14 @@ from cdshooks import metrics
 from cdshooks.client_auth import ClientAuthentication
 from cdshooks.errors import ApiError, parse_as
 from cdshooks.feedback import FeedbackStore
-from cdshooks.ledger import Issuance, Ledger, issued_cards
-from cdshooks.pipeline import call_service
-from cdshooks.protocol import FeedbackItem, FeedbackRequest
+from cdshooks.ledger import EVIDENCE_EXTENSION, Issuance, Ledger, LedgerCard, issued_cards
+from cdshooks.pipeline import Outcome, call_service
+from cdshooks.protocol import Card, FeedbackItem, FeedbackRequest, HookResponse
 from cdshooks.quota import FeedbackQuota
 from cdshooks.request_body import read_json
 from cdshooks.services import CdsService, all_services
 from cdshooks.settings import Settings
+from cdshooks.suppression import Candidate, Suppressed, Suppressions
 
 log = logging.getLogger("cdshooks.calls")
 
@@ -69,22 +70,28 @@ def call(service_id: str) -> Response:
         payload = read_json()
         hook_instance = loggable_instance(payload.get("hookInstance") if isinstance(payload, dict) else None)
         outcome = call_service(service, payload, settings)
-        issued = issued_cards(outcome.response)
+        patient_id = payload["context"]["patientId"]  # validated by the pipeline
+        user_id = payload["context"].get("userId")
+        shown, shadow, _ = visible_cards(service, outcome, settings, client, patient_id, user_id)
+        issued = issued_cards(shown, outcome.fingerprints) + issued_cards(shadow, outcome.fingerprints, shown=False)
         issuance = Issuance(
             service_id=service.id,
             hook_instance=hook_instance,
             iss=client.get("iss"),
             tenant=client.get("tenant"),
-            patient_id=payload["context"]["patientId"],  # validated by the pipeline
+            patient_id=patient_id,
             cards=issued,
+            user_id=user_id if isinstance(user_id, str) else None,
         )
         ledger: Ledger = current_app.config["CDSHOOKS_LEDGER"]
         ledger.maybe_prune()
         _authentication().commit_with_token(lambda conn: ledger.record(conn, issuance))
-        status, cards, rules, missing = 200, len(outcome.response.cards), outcome.rules, outcome.missing_keys
-        indicators = {card.uuid: card.indicator for card in outcome.response.cards}
-        metrics.cards_answered(service.id, [(card.rule_id, indicators[card.card_uuid]) for card in issued])
-        return jsonify(outcome.response.to_json())
+        status, cards, rules, missing = 200, len(shown.cards), outcome.rules, outcome.missing_keys
+        indicators = {card.uuid: card.indicator for card in shown.cards}
+        metrics.cards_answered(
+            service.id, [(card.rule_id, indicators[card.card_uuid]) for card in issued if card.shown]
+        )
+        return jsonify(shown.to_json())
     except ApiError as exc:
         status = exc.status
         missing = tuple(exc.details.get("missingPrefetch", ()))
@@ -108,6 +115,46 @@ def call(service_id: str) -> Response:
                 "tenant": client.get("tenant"),
             },
         )
+
+
+def visible_cards(
+    service: CdsService, outcome: Outcome, settings: Settings, client: dict[str, Any], patient_id: str, user_id: Any
+) -> tuple[HookResponse, HookResponse, dict[str, Suppressed]]:
+    """(the response to send, the shadow rules' cards, the cards held back and why): shadow cards are recorded,
+    never shown; a snoozed card, or one acted on at order-select, is not shown (cdshooks.suppression). If the
+    suppressions cannot be read, every card is shown — a repeated card costs less than a missed one."""
+    cards = outcome.response.cards
+    if not cards:
+        return outcome.response, HookResponse(cards=[]), {}
+    shadow_rules = settings.rules_in("shadow")
+    shadow = [c for c in cards if rule_of(c) in shadow_rules]
+    candidates = [c for c in cards if rule_of(c) not in shadow_rules]
+    hidden: dict[str, Suppressed] = {}
+    if candidates:
+        suppressions: Suppressions = current_app.config["CDSHOOKS_SUPPRESSIONS"]
+        try:
+            suppressions.maybe_prune()
+            hidden = suppressions.hidden(
+                hook=service.hook,
+                iss=client.get("iss"),
+                tenant=client.get("tenant"),
+                patient_id=patient_id,
+                user_id=user_id if isinstance(user_id, str) else None,
+                candidates=[
+                    Candidate(c.uuid, rule_of(c), c.indicator, outcome.fingerprints.get(c.uuid, ""))
+                    for c in candidates
+                    if c.uuid
+                ],
+            )
+        except SQLAlchemyError as exc:
+            log.error("suppressions unavailable: every card shown", extra={"error": type(exc).__name__})
+    shown = [c for c in candidates if c.uuid not in hidden]
+    response = HookResponse(cards=shown, systemActions=outcome.response.systemActions)
+    return response, HookResponse(cards=shadow), hidden
+
+
+def rule_of(card: Card) -> str:
+    return str(((card.extension or {}).get(EVIDENCE_EXTENSION) or {}).get("rule", ""))
 
 
 UNKNOWN_CARD = "not a card this service issued to this client at this endpoint"
@@ -149,7 +196,7 @@ def _take_feedback(service: CdsService, items: list[FeedbackItem], iss: str | No
             f"feedback quota of {quota.limit} items per {quota.window} s for this client reached; retry later",
             headers={"Retry-After": str(wait)},
         )
-    problems = _unissued(items, service.id, iss, tenant)
+    known, problems = _unissued(items, service.id, iss, tenant)
     if problems:
         metrics.feedback_items(service.id, outcomes, "unknown-card")
         log.warning("feedback refused", extra={"service": service.id, "iss": iss, "count": len(problems)})
@@ -160,12 +207,18 @@ def _take_feedback(service: CdsService, items: list[FeedbackItem], iss: str | No
     for outcome, is_new in zip(outcomes, new, strict=True):
         metrics.feedback_items(service.id, [outcome], "stored" if is_new else "duplicate")
     stored, duplicates = sum(new), len(new) - sum(new)
+    suppressions: Suppressions = current_app.config["CDSHOOKS_SUPPRESSIONS"]
+    hooks = {s.id: s.hook for s in all_services().values()}
+    suppressions.after_feedback(hooks, [item for item, is_new in zip(items, new, strict=True) if is_new], known)
     log.info("feedback", extra={"service": service.id, "stored": stored, "duplicates": duplicates, "iss": iss})
     return jsonify({"stored": stored, "duplicates": duplicates})
 
 
-def _unissued(items: list[FeedbackItem], service_id: str, iss: str | None, tenant: str | None) -> list[dict[str, str]]:
-    """Problems for items whose card (or accepted suggestion) the ledger does not hold for this client and service.
+def _unissued(
+    items: list[FeedbackItem], service_id: str, iss: str | None, tenant: str | None
+) -> tuple[dict[str, LedgerCard], list[dict[str, str]]]:
+    """The ledger's cards of the items, and problems for items whose card (or accepted suggestion) the ledger
+    does not hold for this client and service.
 
     A card issued to another client or at another service gets the same answer as one
     never issued, so the answer tells nothing about other tenants' cards.
@@ -186,7 +239,7 @@ def _unissued(items: list[FeedbackItem], service_id: str, iss: str | None, tenan
                         "problem": "not a suggestion of this card",
                     }
                 )
-    return problems
+    return known, problems
 
 
 def _authentication() -> ClientAuthentication:

@@ -10,6 +10,7 @@ by the entry points (`cdshooks serve`, `cdshooks call`), not here.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from flask import Flask, Response, current_app, jsonify, redirect
 from sqlalchemy.exc import SQLAlchemyError
@@ -29,9 +30,11 @@ from cdshooks.metrics import Metrics
 from cdshooks.quota import FeedbackQuota
 from cdshooks.readiness import Readiness
 from cdshooks.response_headers import ResponseHeaders
+from cdshooks.rules import RULES
 from cdshooks.schema import state, upgrade
 from cdshooks.services import all_services
-from cdshooks.settings import Settings
+from cdshooks.settings import ConfigurationError, Settings
+from cdshooks.suppression import SnoozePolicy, Suppressions
 from cdshooks.tracing import RequestSpans
 
 log = logging.getLogger("cdshooks")
@@ -42,6 +45,7 @@ def create_app(settings: Settings | None = None, *, announce: bool = True) -> Fl
     its workers do not)."""
     settings = settings or Settings.from_env()
     catalogue()  # every rule against its card: a disagreement stops start-up here
+    _check_rule_modes(settings)
     cors = Cors(settings)
     authenticator = build_authenticator(settings)
     database = Database(settings.database_url)
@@ -60,9 +64,11 @@ def create_app(settings: Settings | None = None, *, announce: bool = True) -> Fl
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.config["CDSHOOKS_SETTINGS"] = settings
     app.config["CDSHOOKS_DATABASE"] = database
+    patient_key = PatientKey(settings.patient_key_secret)
     app.config["CDSHOOKS_LEDGER"] = Ledger(
-        database, patient_key=PatientKey(settings.patient_key_secret), retention_days=settings.ledger_retention_days
+        database, patient_key=patient_key, retention_days=settings.ledger_retention_days
     )
+    app.config["CDSHOOKS_SUPPRESSIONS"] = Suppressions(database, patient_key, snooze_policies(settings))
     app.config["CDSHOOKS_FEEDBACK"] = FeedbackStore(database)
     app.config["CDSHOOKS_FEEDBACK_QUOTA"] = FeedbackQuota(
         database, limit=settings.feedback_quota, window_seconds=settings.feedback_quota_window_seconds
@@ -85,6 +91,26 @@ def create_app(settings: Settings | None = None, *, announce: bool = True) -> Fl
     app.add_url_rule("/openapi.json", "openapi", lambda: jsonify(openapi.document()))
     register_error_handlers(app, settings.max_request_bytes)
     return app
+
+
+def snooze_policies(settings: Settings) -> Callable[[str], SnoozePolicy]:
+    """Each rule's snooze: its card file's `snooze`, the days defaulting to CDSHOOKS_SNOOZE_DAYS."""
+    entries = catalogue()
+    policies = {
+        rule_id: SnoozePolicy(
+            days=entry.card.snooze.days if entry.card.snooze.days is not None else settings.snooze_days,
+            patient_wide=frozenset(entry.card.snooze.patientWide),
+        )
+        for rule_id, entry in entries.items()
+    }
+    default = SnoozePolicy(days=settings.snooze_days)
+    return lambda rule_id: policies.get(rule_id, default)
+
+
+def _check_rule_modes(settings: Settings) -> None:
+    unknown = sorted(set(settings.rule_modes) - set(RULES))
+    if unknown:
+        raise ConfigurationError(f"CDSHOOKS_RULE_MODES names rules that do not exist: {', '.join(unknown)}")
 
 
 def _prepare_schema(database: Database, settings: Settings) -> None:

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import yaml
 from fhir.resources.R4B import get_fhir_model_class
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cdshooks.protocol import Link, OverrideReasonCoding, Source
 from cdshooks.rules import RULES
@@ -66,6 +66,14 @@ class CardContent(BaseModel):
     overrideReasons: list[OverrideReasonCoding] | None = None
 
 
+class Snooze(BaseModel):
+    """How an override with a reason snoozes this card (cdshooks.suppression)."""
+
+    model_config = ConfigDict(extra="forbid")
+    days: float | None = Field(default=None, ge=0)  # None: CDSHOOKS_SNOOZE_DAYS; 0: never snoozed
+    patientWide: list[str] = []  # override reason codes that snooze the card for every clinician
+
+
 class CardTemplate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     rule: str = Field(min_length=1)
@@ -79,6 +87,16 @@ class CardTemplate(BaseModel):
     overrideReasons: list[OverrideReasonCoding] = []
     links: list[Link] = []
     variants: dict[str, CardContent] = {}
+    snooze: Snooze = Snooze()
+
+    @model_validator(mode="after")
+    def _patient_wide_reasons_are_the_cards(self) -> CardTemplate:
+        codes = {r.code for r in self.overrideReasons}
+        codes |= {r.code for v in self.variants.values() for r in v.overrideReasons or ()}
+        unknown = sorted(set(self.snooze.patientWide) - codes)
+        if unknown:
+            raise ValueError(f"snooze.patientWide names {unknown}, which are not override reasons of this card")
+        return self
 
     @field_validator("source")
     @classmethod

@@ -136,6 +136,43 @@ def _db(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    """`report`: card outcomes per rule and version from the ledger and feedback (never a userComment)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from cdshooks.database import Database, shown
+    from cdshooks.paths import default_database_url
+    from cdshooks.report import ChartUnavailable, as_text, build, chart_png
+
+    since = None
+    if args.since:
+        try:
+            since = datetime.fromisoformat(args.since).replace(tzinfo=UTC)
+        except ValueError:
+            print(f"cdshooks: --since {args.since!r} is not a date (YYYY-MM-DD)", file=sys.stderr)
+            return 2
+    url = args.database_url or os.environ.get("CDSHOOKS_DATABASE_URL") or default_database_url()
+    database = Database(url)
+    try:
+        figures = build(database, since=since, tenant=args.tenant)
+    except SQLAlchemyError as exc:
+        print(f"cdshooks: cannot read {shown(url)}: {type(exc).__name__}", file=sys.stderr)
+        return 2
+    finally:
+        database.close()
+    print(as_text(figures, since=since, tenant=args.tenant))
+    if args.png:
+        try:
+            Path(args.png).write_bytes(chart_png(figures))
+        except ChartUnavailable as exc:
+            print(f"cdshooks: {exc}", file=sys.stderr)
+            return 2
+        print(f"chart: {args.png}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cdshooks", description="CDS Hooks 2.0 service for skin oncology")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -176,6 +213,13 @@ def main(argv: list[str] | None = None) -> int:
         help="also print, for each rule, whether it fired and why not (to stderr; stdout stays the response)",
     )
     call.set_defaults(func=_call)
+
+    report = sub.add_parser("report", help="card outcomes per rule: issued, accepted, overridden, why, how fast")
+    report.add_argument("--since", help="only cards issued on or after this date (YYYY-MM-DD)")
+    report.add_argument("--tenant", help="only cards issued to this tenant")
+    report.add_argument("--png", help="also draw the chart into this PNG file (needs the report extra)")
+    report.add_argument("--database-url", help="SQLAlchemy URL (default: CDSHOOKS_DATABASE_URL, else var/ here)")
+    report.set_defaults(func=_report)
 
     db = sub.add_parser("db", help="the database schema: upgrade it (once per deployment) or show where it stands")
     db.add_argument("action", choices=["upgrade", "status"])

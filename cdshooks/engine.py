@@ -23,13 +23,15 @@ class RuleOutcome:
     """What one rule did, for explain mode: fired, silent (and why), skipped for missing data, or failed."""
 
     rule: Rule
-    status: str  # "fired", "silent", "skipped", "failed"
+    status: str  # "fired", "silent", "skipped", "failed", "off" (by configuration), "shadow" (fired, not shown)
     reasons: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
     findings: int = 0
 
 
-def evaluate(record: PatientRecord, outcomes: list[RuleOutcome] | None = None) -> list[Fired]:
+def evaluate(
+    record: PatientRecord, outcomes: list[RuleOutcome] | None = None, *, off: frozenset[str] = frozenset()
+) -> list[Fired]:
     """Findings of all rules for the record's hook; a rule lacking data it needs is skipped.
 
     A deceased patient gets no cards at all (the catalogue's hygiene: the chart may still be opened).
@@ -45,6 +47,10 @@ def evaluate(record: PatientRecord, outcomes: list[RuleOutcome] | None = None) -
         return fired  # no advice for a deceased patient
     seen: set[tuple[str, str | None, tuple[tuple[str, str], ...]]] = set()
     for rule in rules_for(record.hook):
+        if rule.id in off:
+            if outcomes is not None:
+                outcomes.append(RuleOutcome(rule, "off", ("switched off by configuration (CDSHOOKS_RULE_MODES)",)))
+            continue
         missing = rule.needs & record.unavailable
         if missing:
             log.warning("rule skipped, data unavailable", extra={"rule": rule.id, "missing": sorted(missing)})

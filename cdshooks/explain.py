@@ -9,11 +9,17 @@ through `PatientRecord.because`, which does nothing unless an explanation is bei
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 from cdshooks.engine import RuleOutcome
 from cdshooks.facts import SetAside
+
+
+class HeldBack(Protocol):
+    """Why a card that fired was not shown (cdshooks.suppression.Suppressed)."""
+
+    def describe(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,14 @@ class Explanation:
     missing_prefetch: tuple[str, ...]  # prefetch keys neither sent nor fetched
     fetched: tuple[str, ...]  # prefetch keys read from the FHIR server
     unavailable: tuple[str, ...]  # data domains that could not be read completely
+
+    def with_held_back(self, held: dict[str, HeldBack]) -> Explanation:
+        """This explanation, with the rules whose cards were held back (snoozed, already acted on) saying so."""
+        rules = tuple(
+            replace(o, status="snoozed", reasons=(held[o.rule.id].describe(),)) if o.rule.id in held else o
+            for o in self.rules
+        )
+        return replace(self, rules=rules)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -57,6 +71,8 @@ class Explanation:
                 lines.append(f"{head} — {outcome.findings} card(s)")
             elif outcome.status == "skipped":
                 lines.append(f"{head} — data unavailable: {', '.join(outcome.missing)}")
+            elif outcome.status == "shadow":
+                lines.append(f"{head} — {outcome.findings} card(s) recorded in the ledger, not shown")
             elif outcome.status == "failed":
                 lines.append(f"{head} — the rule raised {', '.join(outcome.reasons)} (see the log)")
             else:

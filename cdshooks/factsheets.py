@@ -108,8 +108,9 @@ def with_readme_table(readme: str, entries: Mapping[str, Entry]) -> str:
 
 
 def content_hash(entry: Entry) -> str:
-    """A digest of what a clinician sees and what decides when: the card's content and the rule's own code."""
-    card = json.dumps(entry.card.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    """A digest of what a clinician sees and what decides when: the card's content and the rule's own code.
+    The snooze policy is not in it: it governs how often a card is shown again, not what it advises."""
+    card = json.dumps(entry.card.model_dump(mode="json", exclude={"snooze"}), sort_keys=True, ensure_ascii=False)
     code = inspect.getsource(entry.rule.evaluate)
     return hashlib.sha256(f"{card}\n{code}".encode()).hexdigest()
 

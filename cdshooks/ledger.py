@@ -26,11 +26,11 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Column, DateTime, Integer, String, Table, Text, delete, insert, select
+from sqlalchemy import Boolean, Column, DateTime, Integer, String, Table, Text, delete, insert, select, true
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -59,6 +59,10 @@ issued_card_table = Table(
     Column("patient_key_id", String(16), nullable=False),
     # the card's suggestions' uuids, space-separated (the service's own UUIDs: none holds a space)
     Column("suggestion_uuids", Text, nullable=False, server_default=""),
+    Column("shown", Boolean, nullable=False, server_default=true()),  # False: a shadow rule's card, never shown
+    Column("indicator", String(16), nullable=True),
+    Column("fingerprint", String(64), nullable=True),  # cdshooks.fingerprint: the rule version and its evidence
+    Column("user_ref", String(64), nullable=True),  # the clinician (context.userId), keyed like patient_ref
 )
 
 INSERT_CARDS = insert(issued_card_table)  # built once: every hook call with cards runs it
@@ -85,6 +89,9 @@ class IssuedCard:
     rule_id: str
     rule_version: str
     suggestion_uuids: tuple[str, ...]
+    indicator: str = ""
+    fingerprint: str | None = None
+    shown: bool = True
 
 
 @dataclass(frozen=True)
@@ -97,9 +104,12 @@ class Issuance:
     tenant: str | None
     patient_id: str
     cards: tuple[IssuedCard, ...]
+    user_id: str | None = None  # context.userId: whose override snoozes a card
 
 
-def issued_cards(response: HookResponse) -> tuple[IssuedCard, ...]:
+def issued_cards(
+    response: HookResponse, fingerprints: Mapping[str, str] | None = None, *, shown: bool = True
+) -> tuple[IssuedCard, ...]:
     """The cards of a response as the ledger keeps them (a card without a uuid cannot get feedback: skipped)."""
     found = []
     for card in response.cards:
@@ -112,6 +122,9 @@ def issued_cards(response: HookResponse) -> tuple[IssuedCard, ...]:
                 rule_id=str(evidence.get("rule", "")),
                 rule_version=str(evidence.get("version", "")),
                 suggestion_uuids=tuple(s.uuid for s in card.suggestions or () if s.uuid),
+                indicator=card.indicator,
+                fingerprint=(fingerprints or {}).get(card.uuid),
+                shown=shown,
             )
         )
     return tuple(found)
@@ -119,13 +132,18 @@ def issued_cards(response: HookResponse) -> tuple[IssuedCard, ...]:
 
 @dataclass(frozen=True)
 class LedgerCard:
-    """A card as recorded, for checking feedback against it."""
+    """A card as recorded, for checking feedback against it (and for what the feedback then suppresses)."""
 
     card_uuid: str
     service_id: str
     iss: str | None
     tenant: str | None
     suggestion_uuids: frozenset[str]
+    rule_id: str = ""
+    indicator: str | None = None
+    fingerprint: str | None = None
+    patient_ref: str = ""
+    user_ref: str | None = None
 
 
 class Ledger:
@@ -155,6 +173,9 @@ class Ledger:
             return
         now = self._now()
         patient_ref = self.patient_key.reference(issuance.iss, issuance.tenant, issuance.patient_id)
+        user_ref = None
+        if issuance.user_id:
+            user_ref = self.patient_key.reference(issuance.iss, issuance.tenant, issuance.user_id)
         conn.execute(
             INSERT_CARDS,
             [
@@ -170,23 +191,40 @@ class Ledger:
                     "patient_ref": patient_ref,
                     "patient_key_id": self.patient_key.key_id,
                     "suggestion_uuids": " ".join(card.suggestion_uuids),
+                    "shown": card.shown,
+                    "indicator": card.indicator or None,
+                    "fingerprint": card.fingerprint,
+                    "user_ref": user_ref,
                 }
                 for card in issuance.cards
             ],
         )
 
     def cards(self, card_uuids: Iterable[str]) -> dict[str, LedgerCard]:
-        """The recorded cards among `card_uuids`, with their suggestions, by uuid (one query, any batch size)."""
+        """The shown cards among `card_uuids`, with their suggestions, by uuid (one query, any batch size). A shadow
+        rule's card is recorded but was never shown: feedback naming it is answered as for an unknown card."""
         wanted = sorted(set(card_uuids))
         if not wanted:
             return {}
         cards = issued_card_table
-        query = select(cards.c.card_uuid, cards.c.service_id, cards.c.iss, cards.c.tenant, cards.c.suggestion_uuids)
+        query = select(
+            cards.c.card_uuid, cards.c.service_id, cards.c.iss, cards.c.tenant, cards.c.suggestion_uuids,
+            cards.c.rule_id, cards.c.indicator, cards.c.fingerprint, cards.c.patient_ref, cards.c.user_ref,
+        )  # fmt: skip
         with self.database.connect() as conn:
-            rows = conn.execute(query.where(cards.c.card_uuid.in_(wanted))).all()
+            rows = conn.execute(query.where(cards.c.card_uuid.in_(wanted), cards.c.shown.is_(True))).all()
         return {
             row.card_uuid: LedgerCard(
-                row.card_uuid, row.service_id, row.iss, row.tenant, frozenset(row.suggestion_uuids.split())
+                row.card_uuid,
+                row.service_id,
+                row.iss,
+                row.tenant,
+                frozenset(row.suggestion_uuids.split()),
+                row.rule_id,
+                row.indicator,
+                row.fingerprint,
+                row.patient_ref,
+                row.user_ref,
             )
             for row in rows
         }

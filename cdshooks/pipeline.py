@@ -7,7 +7,8 @@ offline `cdshooks call` command.)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -16,9 +17,10 @@ from cdshooks.engine import RuleOutcome, evaluate
 from cdshooks.errors import ApiError, parse_as
 from cdshooks.explain import Explanation
 from cdshooks.fhir_access import open_fhir
-from cdshooks.protocol import CONTEXT_MODELS, BaseContext, HookRequest, HookResponse
-from cdshooks.record import build_record
-from cdshooks.render import render_cards
+from cdshooks.fingerprint import fingerprint
+from cdshooks.protocol import CONTEXT_MODELS, BaseContext, Card, HookRequest, HookResponse
+from cdshooks.record import PatientRecord, build_record
+from cdshooks.render import EVIDENCE_EXTENSION, render_cards
 from cdshooks.services import CdsService
 from cdshooks.settings import Settings
 from cdshooks.tracing import span
@@ -30,6 +32,7 @@ class Outcome:
     rules: tuple[str, ...]
     missing_keys: tuple[str, ...]
     explanation: Explanation | None = None  # only when asked for (`explain=True`)
+    fingerprints: Mapping[str, str] = field(default_factory=dict)  # card uuid -> cdshooks.fingerprint
 
 
 def parse_request(service: CdsService, payload: Any) -> tuple[HookRequest, BaseContext]:
@@ -87,18 +90,22 @@ def call_service(
             )
         outcomes: list[RuleOutcome] | None = [] if explain else None
         with span("cdshooks.rules") as rules:
-            fired = evaluate(record, outcomes)
+            fired = evaluate(record, outcomes, off=settings.rules_in("off"))
             rules.set_attribute("cdshooks.rules_fired", tuple(f.rule.id for f in fired))
         with span("cdshooks.render") as render:
             cards = render_cards(fired, record)
             render.set_attribute("cdshooks.cards", len(cards))
         call.set_attribute("cdshooks.cards", len(cards))
+        fingerprints = {card.uuid: _fingerprint(card, record) for card in cards if card.uuid}
         explanation = None
         if outcomes is not None:
+            shadow = settings.rules_in("shadow")
             explanation = Explanation(
                 service=service.id,
                 hook=service.hook,
-                rules=tuple(outcomes),
+                rules=tuple(
+                    replace(o, status="shadow") if o.status == "fired" and o.rule.id in shadow else o for o in outcomes
+                ),
                 set_aside=tuple(record.explained()),
                 missing_prefetch=tuple(sorted(fetched.missing_keys)),
                 fetched=tuple(sorted(fetched.fetched_keys)),
@@ -109,4 +116,11 @@ def call_service(
             tuple(f.rule.id for f in fired),
             tuple(sorted(fetched.missing_keys)),
             explanation,
+            fingerprints,
         )
+
+
+def _fingerprint(card: Card, record: PatientRecord) -> str:
+    evidence = (card.extension or {}).get(EVIDENCE_EXTENSION) or {}
+    return fingerprint(str(evidence.get("rule", "")), str(evidence.get("version", "")),
+                       evidence.get("resources", ()), record.index)  # fmt: skip

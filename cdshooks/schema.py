@@ -48,7 +48,7 @@ class UnknownSchema(ConfigurationError):
 
 def metadata_of_the_service() -> MetaData:
     """Every table the service uses, on one MetaData (importing the stores defines them)."""
-    from cdshooks import feedback, ledger, quota, replay  # noqa: F401
+    from cdshooks import feedback, ledger, quota, replay, suppression  # noqa: F401
 
     return metadata
 

@@ -82,6 +82,17 @@ def _patient_key_secret(sandbox: bool) -> bytes | None:
     return secrets.token_bytes(MIN_PATIENT_KEY_BYTES) if sandbox else None
 
 
+RULE_MODES = ("on", "off", "shadow")
+
+
+def _rule_modes() -> dict[str, str]:
+    """CDSHOOKS_RULE_MODES: {"rule id": "on" | "off" | "shadow"} (rule ids are checked at start-up)."""
+    raw = _json("CDSHOOKS_RULE_MODES")
+    if not isinstance(raw, dict) or not all(isinstance(v, str) and v in RULE_MODES for v in raw.values()):
+        raise ValueError('CDSHOOKS_RULE_MODES must be a JSON object {"rule id": "on" | "off" | "shadow"}')
+    return {str(k): v for k, v in raw.items()}
+
+
 @dataclass(frozen=True)
 class Settings:
     sandbox: bool = False
@@ -108,6 +119,11 @@ class Settings:
     feedback_quota: int = 1200
     feedback_quota_window_seconds: int = 60
     metrics_token: str | None = field(default=None, repr=False)  # None: /metrics open to whoever reaches it
+    snooze_days: float = 30.0  # how long an override with a reason snoozes a card, unless its card file says
+    rule_modes: dict[str, str] = field(default_factory=dict)  # rule id -> "on", "off" or "shadow"
+
+    def rules_in(self, mode: str) -> frozenset[str]:
+        return frozenset(rule for rule, found in self.rule_modes.items() if found == mode)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -141,6 +157,8 @@ class Settings:
             "feedback_quota": _number("CDSHOOKS_FEEDBACK_QUOTA", "1200", int),
             "feedback_quota_window_seconds": _number("CDSHOOKS_FEEDBACK_QUOTA_WINDOW", "60", int),
             "metrics_token": os.environ.get("CDSHOOKS_METRICS_TOKEN", "").strip() or None,
+            "snooze_days": _number("CDSHOOKS_SNOOZE_DAYS", "30"),
+            "rule_modes": _rule_modes(),
         }
         if os.environ.get("CDSHOOKS_DATABASE_URL"):
             values["database_url"] = os.environ["CDSHOOKS_DATABASE_URL"]

@@ -41,7 +41,8 @@ def declared(*extras: str) -> list[Requirement]:
 
 
 @pytest.mark.parametrize(
-    ("lock", "extras"), [(IMAGE_LOCK, ("postgres", "otel")), (TEST_LOCK, ("postgres", "otel", "test"))]
+    ("lock", "extras"),
+    [(IMAGE_LOCK, ("postgres", "otel", "report")), (TEST_LOCK, ("postgres", "otel", "report", "test"))],
 )
 def test_every_declared_dependency_is_pinned_within_its_range(lock: Path, extras: tuple[str, ...]) -> None:
     pinned = pins(lock)

@@ -128,6 +128,13 @@ def test_dismissing_with_a_reason_sends_overridden_feedback(page: Any, sandbox: 
     (row,) = feedback_rows(database)
     assert row["outcome"] == "overridden"
     assert "managed-by-transplant-team" in row["override_reason"]
+    page.click("#report")  # the governance view of the same ledger
+    page.wait_for_selector("#outcomes table")
+    assert "Managed by the transplant team (1)" in page.inner_text("#outcomes")
+    page.wait_for_function(
+        "document.querySelector('#outcomes-chart') && document.querySelector('#outcomes-chart').complete"
+    )
+    screenshot(page, "sandbox-card-outcomes.png")
 
 
 def test_update_and_delete_actions_change_the_draft_orders(page: Any) -> None:

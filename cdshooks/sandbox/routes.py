@@ -10,6 +10,8 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory
 
+from cdshooks import report
+from cdshooks.api import rule_of, visible_cards
 from cdshooks.errors import ApiError
 from cdshooks.paths import data_dir
 from cdshooks.pipeline import call_service
@@ -143,9 +145,31 @@ def explain(service_id: str) -> Response:
     service = all_services().get(service_id)
     if service is None:
         raise ApiError(404, "unknown-service", f"no CDS service with id {service_id!r}")
-    outcome = call_service(service, _body(), current_app.config["CDSHOOKS_SETTINGS"], explain=True)
+    body = _body()
+    outcome = call_service(service, body, current_app.config["CDSHOOKS_SETTINGS"], explain=True)
     assert outcome.explanation is not None
-    return jsonify(outcome.explanation.to_json())
+    context = body.get("context") or {}
+    _, _, hidden = visible_cards(
+        service, outcome, current_app.config["CDSHOOKS_SETTINGS"], {}, str(context.get("patientId", "")),
+        context.get("userId"),
+    )  # fmt: skip
+    held = {rule_of(c): hidden[c.uuid] for c in outcome.response.cards if c.uuid in hidden}
+    return jsonify(outcome.explanation.with_held_back(held).to_json())
+
+
+@bp.get("/api/report")
+def card_outcomes() -> Response:
+    """The governance report of this sandbox's own ledger (`cdshooks report`)."""
+    return jsonify({"rules": [f.to_json() for f in report.build(current_app.config["CDSHOOKS_DATABASE"])]})
+
+
+@bp.get("/api/report.png")
+def card_outcomes_chart() -> Response:
+    try:
+        png = report.chart_png(report.build(current_app.config["CDSHOOKS_DATABASE"]))
+    except report.ChartUnavailable as exc:
+        raise ApiError(501, "chart-unavailable", str(exc)) from None
+    return Response(png, mimetype="image/png", headers={"Cache-Control": "no-store"})
 
 
 @bp.get("/fhir/<path:query>")

@@ -191,6 +191,7 @@ function renderExplanation(explanation) {
   const el = $("explanation");
   const rows = explanation.rules.map((r) => {
     const why = r.status === "fired" ? `${r.cards} card(s)`
+      : r.status === "shadow" ? `${r.cards} card(s) recorded in the ledger, not shown (shadow rule)`
       : r.status === "skipped" ? `data unavailable: ${(r.missingData || []).join(", ")}`
         : (r.why || []).join("; ");
     return `<tr><td>${escapeHtml(r.rule)}</td><td class="${escapeHtml(r.status)}">${escapeHtml(r.status)}</td><td>${escapeHtml(why)}</td></tr>`;
@@ -252,6 +253,21 @@ async function selectOrder() {
   await callHook("order-select", [refOf(made.body)]);
 }
 
+async function showReport() {
+  const report = await getJson("/sandbox/api/report");
+  const rows = (report.body.rules || []).map((r) => `<tr><td>${escapeHtml(r.rule)} ${escapeHtml(r.version)}</td>
+    <td>${escapeHtml(r.mode)}</td><td>${r.issued}</td><td>${r.mode === "shadow" ? "–" : r.accepted}</td>
+    <td>${r.mode === "shadow" ? "–" : r.overridden}</td><td>${r.mode === "shadow" ? "–" : r.noFeedback}</td>
+    <td>${r.topOverrideReasons.map((x) => `${escapeHtml(x.reason)} (${x.count})`).join(", ")}</td></tr>`).join("");
+  $("outcomes").innerHTML = rows
+    ? `<table class="outcomes"><thead><tr><th>Rule</th><th>Mode</th><th>Issued</th><th>Accepted</th><th>Overridden</th>
+       <th>No feedback</th><th>Top override reasons</th></tr></thead><tbody>${rows}</tbody></table>
+       <img id="outcomes-chart" alt="Card outcomes per rule" src="/sandbox/api/report.png?t=${Date.now()}">`
+    : '<p class="muted">No cards issued yet.</p>';
+  const chart = $("outcomes-chart");
+  if (chart) chart.onerror = () => chart.remove(); // no chart without matplotlib (the report extra)
+}
+
 async function init() {
   const [discovery, demo] = await Promise.all([getJson("/cds-services"), getJson("/sandbox/api/patients")]);
   for (const service of discovery.body.services || []) services[service.hook] = service;
@@ -261,6 +277,7 @@ async function init() {
   $("patient").onchange = openChart;
   $("select-order").onclick = selectOrder;
   $("sign").onclick = () => callHook("order-sign");
+  $("report").onclick = showReport;
   document.body.dataset.ready = "true";
   await openChart();
 }
