@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
@@ -21,7 +22,7 @@ from cdshooks import metrics
 from cdshooks.client_auth import ClientAuthentication
 from cdshooks.errors import ApiError, parse_as
 from cdshooks.feedback import FeedbackStore
-from cdshooks.ledger import EVIDENCE_EXTENSION, Issuance, Ledger, LedgerCard, issued_cards
+from cdshooks.ledger import EVIDENCE_EXTENSION, Issuance, IssuedCard, Ledger, LedgerCard, issued_cards
 from cdshooks.pipeline import Outcome, call_service
 from cdshooks.protocol import Card, FeedbackItem, FeedbackRequest, HookResponse
 from cdshooks.quota import FeedbackQuota
@@ -72,20 +73,31 @@ def call(service_id: str) -> Response:
         outcome = call_service(service, payload, settings)
         patient_id = payload["context"]["patientId"]  # validated by the pipeline
         user_id = payload["context"].get("userId")
-        shown, shadow, _ = visible_cards(service, outcome, settings, client, patient_id, user_id)
-        issued = issued_cards(shown, outcome.fingerprints) + issued_cards(shadow, outcome.fingerprints, shown=False)
-        issuance = Issuance(
-            service_id=service.id,
-            hook_instance=hook_instance,
-            iss=client.get("iss"),
-            tenant=client.get("tenant"),
-            patient_id=patient_id,
-            cards=issued,
-            user_id=user_id if isinstance(user_id, str) else None,
-        )
+        user_id = user_id if isinstance(user_id, str) else None
         ledger: Ledger = current_app.config["CDSHOOKS_LEDGER"]
         ledger.maybe_prune()
-        _authentication().commit_with_token(lambda conn: ledger.record(conn, issuance))
+        current_app.config["CDSHOOKS_SUPPRESSIONS"].maybe_prune()
+        answer: dict[str, Any] = {}
+
+        def record(conn: Connection) -> None:
+            """In the transaction of the call's replay row: what not to show, then the ledger rows."""
+            shown, shadow, _ = visible_cards(service, outcome, settings, client, patient_id, user_id, conn=conn)
+            issued = issued_cards(shown, outcome.fingerprints) + issued_cards(shadow, outcome.fingerprints, shown=False)
+            issuance = Issuance(
+                service_id=service.id,
+                hook_instance=hook_instance,
+                iss=client.get("iss"),
+                tenant=client.get("tenant"),
+                patient_id=patient_id,
+                cards=issued,
+                user_id=user_id,
+            )
+            ledger.record(conn, issuance)
+            answer.update(shown=shown, issued=issued)
+
+        _authentication().commit_with_token(record)
+        shown: HookResponse = answer["shown"]
+        issued: tuple[IssuedCard, ...] = answer["issued"]
         status, cards, rules, missing = 200, len(shown.cards), outcome.rules, outcome.missing_keys
         indicators = {card.uuid: card.indicator for card in shown.cards}
         metrics.cards_answered(
@@ -118,7 +130,14 @@ def call(service_id: str) -> Response:
 
 
 def visible_cards(
-    service: CdsService, outcome: Outcome, settings: Settings, client: dict[str, Any], patient_id: str, user_id: Any
+    service: CdsService,
+    outcome: Outcome,
+    settings: Settings,
+    client: dict[str, Any],
+    patient_id: str,
+    user_id: Any,
+    *,
+    conn: Connection | None = None,
 ) -> tuple[HookResponse, HookResponse, dict[str, Suppressed]]:
     """(the response to send, the shadow rules' cards, the cards held back and why): shadow cards are recorded,
     never shown; a snoozed card, or one acted on at order-select, is not shown (cdshooks.suppression). If the
@@ -133,8 +152,8 @@ def visible_cards(
     if candidates:
         suppressions: Suppressions = current_app.config["CDSHOOKS_SUPPRESSIONS"]
         try:
-            suppressions.maybe_prune()
             hidden = suppressions.hidden(
+                conn=conn,
                 hook=service.hook,
                 iss=client.get("iss"),
                 tenant=client.get("tenant"),

@@ -7,15 +7,10 @@ can be read back."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
-
-from cdshooks.fhir_read import ResourceIndex
+from collections.abc import Callable, Iterable
 
 
-def fingerprint(rule_id: str, rule_version: str, references: Iterable[str], index: ResourceIndex) -> str:
-    parts = [rule_id, rule_version]
-    for ref in sorted(set(references)):
-        resource = index.resolve(ref, ref.split("/", 1)[0]) or {}
-        meta = resource.get("meta") if isinstance(resource.get("meta"), dict) else {}
-        parts.append(f"{ref}\x1f{meta.get('versionId', '')}\x1f{meta.get('lastUpdated', '')}")
+def fingerprint(rule_id: str, rule_version: str, references: Iterable[str], version_of: Callable[[str], str]) -> str:
+    """`version_of(ref)`: the resource's versionId and lastUpdated, as the record read them."""
+    parts = [rule_id, rule_version, *(f"{ref}\x1f{version_of(ref)}" for ref in sorted(set(references)))]
     return hashlib.sha256("\x1e".join(parts).encode()).hexdigest()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hmac
 import os
 import re
+from typing import Any
 
 from flask import Flask, Response, request
 from prometheus_client import (
@@ -109,14 +110,27 @@ def fhir_kind(reason: str) -> str:
     return _label(reason, FHIR_KINDS)
 
 
+# the labelled children of the per-call metrics, looked up once (labels() takes a lock and checks its values)
+_CALL_CHILDREN: dict[tuple[str, int], Any] = {}
+_CARD_CHILDREN: dict[tuple[str, str, str], Any] = {}
+
+
 def hook_call(service_id: str, status: int, seconds: float) -> None:
-    HOOK_CALLS.labels(service=service_id, status=str(status)).observe(seconds)
+    child = _CALL_CHILDREN.get((service_id, status))
+    if child is None:
+        child = _CALL_CHILDREN[(service_id, status)] = HOOK_CALLS.labels(service=service_id, status=str(status))
+    child.observe(seconds)
 
 
 def cards_answered(service_id: str, cards: list[tuple[str, str]]) -> None:
     """(rule id, indicator) of each card answered."""
     for rule, indicator in cards:
-        CARDS.labels(service=service_id, rule=rule, indicator=indicator).inc()
+        child = _CARD_CHILDREN.get((service_id, rule, indicator))
+        if child is None:
+            child = _CARD_CHILDREN[(service_id, rule, indicator)] = CARDS.labels(
+                service=service_id, rule=rule, indicator=indicator
+            )
+        child.inc()
 
 
 def fhir_failure(reason: str) -> None:

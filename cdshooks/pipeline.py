@@ -123,4 +123,4 @@ def call_service(
 def _fingerprint(card: Card, record: PatientRecord) -> str:
     evidence = (card.extension or {}).get(EVIDENCE_EXTENSION) or {}
     return fingerprint(str(evidence.get("rule", "")), str(evidence.get("version", "")),
-                       evidence.get("resources", ()), record.index)  # fmt: skip
+                       evidence.get("resources", ()), record.version_of)  # fmt: skip

@@ -81,6 +81,7 @@ class PatientRecord:
         self._set_aside: list[SetAside] = list(set_aside)
         self._derived: dict[str, Any] = {}
         self.reasons: list[str] | None = None  # a list only while explain mode records why a rule stays silent
+        self._versions: dict[str, str] = {}  # ref -> "versionId|lastUpdated" of the facts read (cdshooks.fingerprint)
 
     def facts(self, domain: str) -> tuple[Any, ...]:
         """The facts of a data domain (read on first use; unknown domains raise KeyError)."""
@@ -94,8 +95,15 @@ class PatientRecord:
                     self._set_aside.append(fact)
                 else:
                     kept.append(fact)
+                    meta = resource.get("meta")
+                    if meta:
+                        self._versions[fact.ref] = f"{meta.get('versionId', '')}|{meta.get('lastUpdated', '')}"
             found = self._facts[domain] = tuple(kept)
         return found
+
+    def version_of(self, ref: str) -> str:
+        """The `meta.versionId` and `meta.lastUpdated` of a fact read (empty when the resource has no meta)."""
+        return self._versions.get(ref, "")
 
     def derived(self, name: str, compute: Callable[[PatientRecord], T]) -> T:
         """A clinical fact computed from the record once per call (tumours, products, markers...)."""

@@ -25,7 +25,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Column, DateTime, Index, Integer, String, Table, delete, insert, select
+from sqlalchemy import Column, DateTime, Index, Integer, String, Table, bindparam, delete, insert, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from cdshooks.database import Database, metadata
@@ -57,6 +58,16 @@ suppression_table = Table(
 )
 # the lookup of every hook call with cards: this patient's suppressions of these rules
 Index("ix_card_suppression_patient_rule", suppression_table.c.patient_ref, suppression_table.c.rule_id)
+LOOKUP = select(  # built once: every hook call with cards runs it
+    suppression_table.c.kind,
+    suppression_table.c.rule_id,
+    suppression_table.c.fingerprint,
+    suppression_table.c.user_ref,
+    suppression_table.c.until,
+).where(
+    suppression_table.c.patient_ref == bindparam("patient_ref"),
+    suppression_table.c.until > bindparam("now"),
+)  # a patient has few suppressions: the rules are told apart here, not by an IN list the driver rebuilds
 
 
 @dataclass(frozen=True)
@@ -118,21 +129,22 @@ class Suppressions:
         patient_id: str,
         user_id: str | None,
         candidates: Iterable[Candidate],
+        conn: Connection | None = None,
     ) -> dict[str, Suppressed]:
-        """The candidates not to show, by card uuid (one query; none when there is no candidate)."""
-        wanted = [c for c in candidates if c.fingerprint]
+        """The candidates not to show, by card uuid (one query, in `conn`'s transaction when given; none when
+        there is no candidate)."""
+        # a critical card is never snoozed, and only order-sign skips what order-select acted on
+        wanted = [c for c in candidates if c.fingerprint and (c.indicator != "critical" or hook == ORDER_SIGN)]
         if not wanted:
             return {}
-        table = suppression_table
         patient_ref = self.patient_key.reference(iss, tenant, patient_id)
         user_ref = self.patient_key.reference(iss, tenant, user_id) if user_id else None
-        query = select(table.c.kind, table.c.rule_id, table.c.fingerprint, table.c.user_ref, table.c.until).where(
-            table.c.patient_ref == patient_ref,
-            table.c.rule_id.in_(sorted({c.rule_id for c in wanted})),
-            table.c.until > self._now(),
-        )
-        with self.database.connect() as conn:
-            rows = conn.execute(query).all()
+        params = {"patient_ref": patient_ref, "now": self._now()}
+        if conn is not None:
+            rows = conn.execute(LOOKUP, params).all()
+        else:
+            with self.database.connect() as own:
+                rows = own.execute(LOOKUP, params).all()
         found: dict[str, Suppressed] = {}
         for candidate in wanted:
             for row in rows:

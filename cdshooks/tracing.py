@@ -16,16 +16,34 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from flask import Flask, Response, g, request
 
 try:
     from opentelemetry import trace
-    from opentelemetry.trace import Status, StatusCode
+    from opentelemetry.trace import ProxyTracerProvider, Status, StatusCode
 except ImportError:  # the `otel` extra is not installed
     trace = None  # type: ignore[assignment]
+
+
+_enabled = False  # set by `enable`: until then every span would be a non-recording one, so none is made
+
+
+def _recording() -> bool:
+    return _enabled
+
+
+def enable(provider: Any) -> None:
+    """Send spans to `provider` (an SDK TracerProvider): `configure` does, from the environment; tests do, with
+    an in-memory exporter. OpenTelemetry allows one provider per process."""
+    global _enabled
+    assert trace is not None, "OpenTelemetry is not installed"
+    if isinstance(trace.get_tracer_provider(), ProxyTracerProvider):
+        trace.set_tracer_provider(provider)
+    _enabled = True
+
 
 log = logging.getLogger("cdshooks")
 
@@ -41,13 +59,32 @@ class _Unrecorded:
         return None
 
 
-@contextmanager
-def span(name: str, **attributes: Attribute) -> Iterator[Any]:
+_UNRECORDED = _Unrecorded()
+
+
+class _NoSpan:
+    """The context `span` gives while nothing records spans: entering and leaving it costs next to nothing."""
+
+    def __enter__(self) -> _Unrecorded:
+        return _UNRECORDED
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+_NO_SPAN = _NoSpan()
+
+
+def span(name: str, **attributes: Attribute) -> AbstractContextManager[Any]:
     """A span named `name` (a child of the current one), with `attributes`; an exception marks it as an
     error under its class name and goes on."""
-    if trace is None:
-        yield _Unrecorded()
-        return
+    if not _recording():
+        return _NO_SPAN
+    return _span(name, attributes)
+
+
+@contextmanager
+def _span(name: str, attributes: dict[str, Attribute]) -> Iterator[Any]:
     tracer = trace.get_tracer(TRACER)
     with tracer.start_as_current_span(
         name, attributes=attributes, record_exception=False, set_status_on_exception=False
@@ -63,7 +100,7 @@ def span(name: str, **attributes: Attribute) -> Iterator[Any]:
 def start(name: str, **attributes: Attribute) -> tuple[Any, Any] | None:
     """A span begun here and ended by `finish` (for Flask's before/teardown request hooks); None without
     OpenTelemetry."""
-    if trace is None:
+    if not _recording():
         return None
     from opentelemetry import context
 
@@ -103,7 +140,7 @@ def configure() -> bool:
     resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", "cdshooks")})
     provider = TracerProvider(resource=resource)
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
-    trace.set_tracer_provider(provider)
+    enable(provider)
     return True
 
 
@@ -121,15 +158,17 @@ class RequestSpans:
         app.teardown_request(self._end)
 
     def _begin(self) -> None:
-        if not request.path.startswith(CDS_PATH):
+        if not _recording() or not request.path.startswith(CDS_PATH):
             return
         method = request.method if request.method in METHODS else "_OTHER"  # the client's text, bounded
         route = request.url_rule.rule if request.url_rule is not None else "unmatched"
         g.cdshooks_span = start("cdshooks.request", **{"http.request.method": method, "http.route": route})
 
     def _status(self, response: Response) -> Response:
-        g.cdshooks_status = response.status_code
+        if _recording():
+            g.cdshooks_status = response.status_code
         return response
 
     def _end(self, error: BaseException | None) -> None:
-        finish(g.pop("cdshooks_span", None), g.pop("cdshooks_status", None), error)
+        if _recording():
+            finish(g.pop("cdshooks_span", None), g.pop("cdshooks_status", None), error)

@@ -16,7 +16,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from cdshooks import metrics
+from cdshooks import metrics, tracing
 from tests.fhir_stub import StubFhirServer
 from tests.security.full_run import full_run
 
@@ -44,7 +44,7 @@ def spans() -> Iterator[InMemorySpanExporter]:
     if not isinstance(trace.get_tracer_provider(), TracerProvider):
         provider = TracerProvider()
         provider.add_span_processor(PROCESSOR)
-        trace.set_tracer_provider(provider)
+        tracing.enable(provider)
     EXPORTER.clear()
     PROCESSOR.listening = True
     yield EXPORTER
