@@ -82,7 +82,9 @@ def call(service_id: str) -> Response:
         def record(conn: Connection) -> None:
             """In the transaction of the call's replay row: what not to show, then the ledger rows."""
             shown, shadow, _ = visible_cards(service, outcome, settings, client, patient_id, user_id, conn=conn)
-            issued = issued_cards(shown, outcome.fingerprints) + issued_cards(shadow, outcome.fingerprints, shown=False)
+            issued = issued_cards(shown, outcome.fingerprints)
+            if shadow.cards:
+                issued += issued_cards(shadow, outcome.fingerprints, shown=False)
             issuance = Issuance(
                 service_id=service.id,
                 hook_instance=hook_instance,
@@ -144,7 +146,7 @@ def visible_cards(
     suppressions cannot be read, every card is shown — a repeated card costs less than a missed one."""
     cards = outcome.response.cards
     if not cards:
-        return outcome.response, HookResponse(cards=[]), {}
+        return outcome.response, NO_CARDS, {}
     shadow_rules = settings.rules_in("shadow")
     shadow = [c for c in cards if rule_of(c) in shadow_rules]
     candidates = [c for c in cards if rule_of(c) not in shadow_rules]
@@ -167,9 +169,14 @@ def visible_cards(
             )
         except SQLAlchemyError as exc:
             log.error("suppressions unavailable: every card shown", extra={"error": type(exc).__name__})
+    if not hidden and not shadow:
+        return outcome.response, NO_CARDS, hidden  # the common case: every card shown
     shown = [c for c in candidates if c.uuid not in hidden]
     response = HookResponse(cards=shown, systemActions=outcome.response.systemActions)
     return response, HookResponse(cards=shadow), hidden
+
+
+NO_CARDS = HookResponse(cards=[])
 
 
 def rule_of(card: Card) -> str:
