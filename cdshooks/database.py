@@ -12,7 +12,8 @@ refuses such a URL (`is_shared`); sandbox mode may use it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -93,3 +94,25 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+PRUNE_EVERY_SECONDS = 60.0  # how often each process prunes a store's expired rows
+
+
+class Throttle:
+    """Whether a periodic chore (pruning a table) is due in this process: at most once per `every` seconds,
+    whichever thread asks first. Several processes doing it at once delete the same rows, which is harmless."""
+
+    def __init__(self, clock: Callable[[], float], every: float = PRUNE_EVERY_SECONDS) -> None:
+        self._clock = clock
+        self.every = every
+        self._lock = threading.Lock()
+        self._last = float("-inf")
+
+    def due(self) -> bool:
+        now = self._clock()
+        with self._lock:
+            if now - self._last < self.every:
+                return False
+            self._last = now
+            return True

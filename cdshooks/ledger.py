@@ -24,7 +24,6 @@ import hashlib
 import hmac
 import logging
 import secrets
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -34,13 +33,12 @@ from sqlalchemy import Boolean, Column, DateTime, Integer, String, Table, Text, 
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from cdshooks.database import Database, metadata
+from cdshooks.database import Database, Throttle, metadata
 from cdshooks.protocol import HookResponse
 
 log = logging.getLogger("cdshooks")
 
 EVIDENCE_EXTENSION = "org.cdshooks.evidence"  # the card extension naming the rule and its version
-PRUNE_EVERY_SECONDS = 60.0
 UUID_LENGTH = 100
 
 issued_card_table = Table(
@@ -161,8 +159,7 @@ class Ledger:
         self.patient_key = patient_key
         self.retention = timedelta(days=retention_days)
         self._clock = clock
-        self._lock = threading.Lock()
-        self._pruned_at = 0.0
+        self._prune = Throttle(clock)
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
@@ -234,11 +231,8 @@ class Ledger:
 
         Housekeeping: a failure is logged and tried again a minute later, never a failed call.
         """
-        now = self._clock()
-        with self._lock:
-            if now - self._pruned_at < PRUNE_EVERY_SECONDS:
-                return
-            self._pruned_at = now
+        if not self._prune.due():
+            return
         try:
             self.prune()
         except SQLAlchemyError as exc:

@@ -12,7 +12,6 @@ process.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 
@@ -20,12 +19,11 @@ from sqlalchemy import BigInteger, Column, Integer, String, Table, UniqueConstra
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from cdshooks.database import Database, metadata
+from cdshooks.database import Database, Throttle, metadata
 
 MAX_JTI_LENGTH = 255
 MAX_ISS_LENGTH = 500
 MAX_EXPIRES = 2**53  # epoch seconds; the authenticator never passes more than now + lifetime + leeway
-PRUNE_EVERY_SECONDS = 60.0
 
 seen_jwt_table = Table(
     "seen_jwt",
@@ -46,8 +44,7 @@ class ReplayStore:
     def __init__(self, database: Database | str, *, clock: Callable[[], float] = time.time) -> None:
         self.database = database if isinstance(database, Database) else Database(database)
         self._clock = clock
-        self._lock = threading.Lock()
-        self._pruned_at = 0.0
+        self._prune = Throttle(self._clock)
 
     def seen(self, iss: str, jti: str) -> bool:
         """Whether (iss, jti) is already recorded: lets a replay be refused before any work is done for it."""
@@ -78,12 +75,8 @@ class ReplayStore:
 
     def maybe_prune(self) -> None:
         """Prune if this process has not done so for a minute (call it outside any open transaction)."""
-        now = self._clock()
-        with self._lock:
-            if now - self._pruned_at < PRUNE_EVERY_SECONDS:
-                return
-            self._pruned_at = now
-        self.prune(now)
+        if self._prune.due():
+            self.prune()
 
     def prune(self, now: float | None = None) -> int:
         """Forget the jtis of tokens that have expired; return how many."""

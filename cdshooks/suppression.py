@@ -19,7 +19,6 @@ once they expire, at most once a minute per process.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from sqlalchemy import Column, DateTime, Index, Integer, String, Table, bindpara
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from cdshooks.database import Database, metadata
+from cdshooks.database import Database, Throttle, metadata
 from cdshooks.ledger import LedgerCard, PatientKey
 from cdshooks.protocol import FeedbackItem
 
@@ -37,7 +36,6 @@ log = logging.getLogger("cdshooks")
 
 SNOOZE, ACTED = "snooze", "acted"
 ACTED_HOURS = 12.0
-PRUNE_EVERY_SECONDS = 60.0
 ORDER_SELECT, ORDER_SIGN = "order-select", "order-sign"
 
 suppression_table = Table(
@@ -114,8 +112,7 @@ class Suppressions:
         self.patient_key = patient_key
         self.policies = policies
         self._clock = clock
-        self._lock = threading.Lock()
-        self._pruned_at = 0.0
+        self._prune = Throttle(clock)
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
@@ -196,11 +193,8 @@ class Suppressions:
 
     def maybe_prune(self) -> None:
         """Forget expired suppressions, if this process has not for a minute (a failure is only logged)."""
-        now = self._clock()
-        with self._lock:
-            if now - self._pruned_at < PRUNE_EVERY_SECONDS:
-                return
-            self._pruned_at = now
+        if not self._prune.due():
+            return
         try:
             with self.database.begin() as conn:
                 conn.execute(delete(suppression_table).where(suppression_table.c.until < self._now()))

@@ -109,3 +109,21 @@ def postgres() -> Iterator[Any]:
 
     with postgres_server() as server:
         yield server
+
+
+@pytest.fixture
+def keyserver() -> Iterator[Any]:
+    """A loopback JWK Set server with the ES384 test key (what production_settings trusts)."""
+    from tests.security.jwt_helpers import JwksServer, jwks
+
+    server = JwksServer({"/jwks.json": jwks("ES384")})
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def prod(tmp_path: Path, keyserver: Any) -> Flask:
+    """A production-mode app trusting the keyserver's key, on a migrated SQLite database."""
+    from tests.security.jwt_helpers import production_settings
+
+    return create_app(production_settings(tmp_path, keyserver))

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.integration import node_version, require_node_modules
+from tests.live_server import stop
 
 SERVER_DIR = Path(__file__).resolve().parent / "fhir_server"
 # @medplum/core reads the WebSocket global at import: built into Node 22, behind a flag from Node 20.10.
@@ -65,12 +66,7 @@ def medplum_server(bundles: Sequence[Path], workdir: Path, *, page_size: int = 2
         listening = _wait_until_listening(process, log_path, err_path)
         yield MedplumServer(listening["base"], token, log_path, time.monotonic() - started)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, timeout=10)
 
 
 def _wait_until_listening(process: subprocess.Popen[bytes], log_path: Path, err_path: Path) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.integration import unavailable
-from tests.live_server import free_port
+from tests.live_server import free_port, stop
 
 READY_TIMEOUT = 30.0
 INSTALL = "apt-get install postgresql"
@@ -115,10 +115,5 @@ def postgres_server() -> Iterator[PostgresServer]:
                 time.sleep(0.2)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         shutil.rmtree(folder, ignore_errors=True)

@@ -19,25 +19,13 @@ from cdshooks.app import create_app
 from cdshooks.cli import main
 from cdshooks.settings import ConfigurationError, Settings
 from tests.conftest import draft_med, hook_request, load_bundle
-from tests.security.jwt_helpers import JwksServer, bearer, jwks, mint, production_settings
+from tests.security.jwt_helpers import JwksServer, bearer, mint, production_settings
 
 SELECT = "/cds-services/skin-oncology-order-select"
 SIGN = "/cds-services/skin-oncology-order-sign"
 VIEW = "/cds-services/skin-oncology-patient-view"
 CLINICIAN, COLLEAGUE = "Practitioner/dr-ana", "Practitioner/dr-ben"
 REASON = "urn:cdshooks:override-reason"
-
-
-@pytest.fixture
-def keyserver() -> Any:
-    server = JwksServer({"/jwks.json": jwks("ES384")})
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def prod(tmp_path: Path, keyserver: JwksServer) -> Flask:
-    return create_app(production_settings(tmp_path, keyserver))
 
 
 def patient(bundle_name: str = "transplant-cscc", patient_id: str = "tx-cscc") -> dict[str, Any]:

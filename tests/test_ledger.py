@@ -23,7 +23,7 @@ from cdshooks.replay import ReplayStore
 from cdshooks.settings import Settings
 from tests.conftest import draft_med, hook_request, service_url
 from tests.databases import migrated
-from tests.security.jwt_helpers import HOOK, ISSUER, PATIENT_KEY, JwksServer, bearer, jwks, mint, production_settings
+from tests.security.jwt_helpers import HOOK, ISSUER, PATIENT_KEY, bearer, mint
 
 TACROLIMUS = draft_med("tx-cscc", "42316", "tacrolimus")
 
@@ -45,18 +45,6 @@ def everything_stored(app: Flask) -> str:
     """Every value of every row of every table, as one text to search."""
     with app.config["CDSHOOKS_DATABASE"].connect() as conn:
         return "\n".join(repr(tuple(row)) for table in metadata.sorted_tables for row in conn.execute(select(table)))
-
-
-@pytest.fixture
-def keyserver() -> Any:
-    server = JwksServer({"/jwks.json": jwks("ES384")})
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def prod(tmp_path: Path, keyserver: JwksServer) -> Flask:
-    return create_app(production_settings(tmp_path, keyserver))
 
 
 def test_a_hook_call_records_its_cards(client: FlaskClient, app: Flask) -> None:

@@ -25,7 +25,7 @@ from cdshooks.settings import Settings
 from tests.conftest import draft_med, hook_request, service_url
 from tests.databases import migrated
 from tests.live_server import free_port
-from tests.security.jwt_helpers import HOOK, JwksServer, bearer, jwks, mint, production_settings
+from tests.security.jwt_helpers import HOOK, JwksServer, bearer, mint, production_settings
 
 RELEASE_010 = Path(__file__).parent / "data" / "release-0.1.0.sqlite3"
 CARD = "05a8bb04-3260-4335-9263-b1f748c74ff4"
@@ -62,14 +62,18 @@ def test_a_fresh_upgrade_makes_exactly_the_tables_the_service_uses(tmp_path: Pat
     assert "alembic_version" in inspect(database.engine).get_table_names()
 
 
-def test_every_revision_downgrades_and_upgrades_again(tmp_path: Path) -> None:
-    database = migrated(f"sqlite:///{tmp_path / 'round.sqlite3'}")
+def round_trip(database: Database) -> None:
+    """Every revision down to nothing and up again, ending with exactly the service's tables."""
     with database.begin() as connection:
         config = schema._config(connection)
         command.downgrade(config, "base")
         assert set(inspect(connection).get_table_names()) <= {"alembic_version"}
         command.upgrade(config, "head")
     assert differences(database) == []
+
+
+def test_every_revision_downgrades_and_upgrades_again(tmp_path: Path) -> None:
+    round_trip(migrated(f"sqlite:///{tmp_path / 'round.sqlite3'}"))
 
 
 def test_release_010_database_is_stamped_and_upgraded_with_its_rows(tmp_path: Path, capsys: Any) -> None:
@@ -158,13 +162,6 @@ def test_an_unreachable_database_is_reported_without_its_password(capsys: Any) -
     err = capsys.readouterr().err
     assert "cannot reach postgresql://cdshooks:***@127.0.0.1" in err
     assert "s3cret-word" not in err
-
-
-@pytest.fixture
-def keyserver() -> Any:
-    server = JwksServer({"/jwks.json": jwks("ES384")})
-    yield server
-    server.close()
 
 
 def t1_call(client: FlaskClient) -> Any:
