@@ -22,10 +22,11 @@ from cdshooks import metrics
 from cdshooks.client_auth import ClientAuthentication
 from cdshooks.errors import ApiError, parse_as
 from cdshooks.feedback import FeedbackStore
-from cdshooks.ledger import EVIDENCE_EXTENSION, Issuance, IssuedCard, Ledger, LedgerCard, issued_cards
+from cdshooks.ledger import Issuance, Ledger, LedgerCard, issued_cards
 from cdshooks.pipeline import Outcome, call_service
 from cdshooks.protocol import Card, FeedbackItem, FeedbackRequest, HookResponse
 from cdshooks.quota import FeedbackQuota
+from cdshooks.render import evidence_of
 from cdshooks.request_body import read_json
 from cdshooks.services import CdsService, all_services
 from cdshooks.settings import Settings
@@ -95,16 +96,12 @@ def call(service_id: str) -> Response:
                 user_id=user_id,
             )
             ledger.record(conn, issuance)
-            answer.update(shown=shown, issued=issued)
+            answer["shown"] = shown
 
         _authentication().commit_with_token(record)
         shown: HookResponse = answer["shown"]
-        issued: tuple[IssuedCard, ...] = answer["issued"]
         status, cards, rules, missing = 200, len(shown.cards), outcome.rules, outcome.missing_keys
-        indicators = {card.uuid: card.indicator for card in shown.cards}
-        metrics.cards_answered(
-            service.id, [(card.rule_id, indicators[card.card_uuid]) for card in issued if card.shown]
-        )
+        metrics.cards_answered(service.id, [(rule_of(card), card.indicator) for card in shown.cards])
         return jsonify(shown.to_json())
     except ApiError as exc:
         status = exc.status
@@ -180,7 +177,7 @@ NO_CARDS = HookResponse(cards=[])
 
 
 def rule_of(card: Card) -> str:
-    return str(((card.extension or {}).get(EVIDENCE_EXTENSION) or {}).get("rule", ""))
+    return str(evidence_of(card).get("rule", ""))
 
 
 UNKNOWN_CARD = "not a card this service issued to this client at this endpoint"
@@ -234,8 +231,7 @@ def _take_feedback(service: CdsService, items: list[FeedbackItem], iss: str | No
         metrics.feedback_items(service.id, [outcome], "stored" if is_new else "duplicate")
     stored, duplicates = sum(new), len(new) - sum(new)
     suppressions: Suppressions = current_app.config["CDSHOOKS_SUPPRESSIONS"]
-    hooks = {s.id: s.hook for s in all_services().values()}
-    suppressions.after_feedback(hooks, [item for item, is_new in zip(items, new, strict=True) if is_new], known)
+    suppressions.after_feedback(service.hook, [item for item, is_new in zip(items, new, strict=True) if is_new], known)
     log.info("feedback", extra={"service": service.id, "stored": stored, "duplicates": duplicates, "iss": iss})
     return jsonify({"stored": stored, "duplicates": duplicates})
 

@@ -91,8 +91,7 @@ class CardTemplate(BaseModel):
 
     @model_validator(mode="after")
     def _patient_wide_reasons_are_the_cards(self) -> CardTemplate:
-        codes = {r.code for r in self.overrideReasons}
-        codes |= {r.code for v in self.variants.values() for r in v.overrideReasons or ()}
+        codes = {r.code for r in self.all_override_reasons()}
         unknown = sorted(set(self.snooze.patientWide) - codes)
         if unknown:
             raise ValueError(f"snooze.patientWide names {unknown}, which are not override reasons of this card")
@@ -104,6 +103,10 @@ class CardTemplate(BaseModel):
         if not source.url or not source.url.startswith("https://"):
             raise ValueError("source.url must cite the guideline or label with an https URL")
         return source
+
+    def all_override_reasons(self) -> list[OverrideReasonCoding]:
+        """The override reasons of the card and of every variant."""
+        return [*self.overrideReasons, *(r for v in self.variants.values() for r in v.overrideReasons or ())]
 
     def variant(self, name: str | None) -> CardTemplate:
         """This card with a variant's fields laid over it."""

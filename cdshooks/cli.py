@@ -107,16 +107,22 @@ def _call(args: argparse.Namespace) -> int:
     return 0
 
 
+def _database_url(args: argparse.Namespace) -> str:
+    """--database-url, else CDSHOOKS_DATABASE_URL, else the service's default (var/ under this folder)."""
+    from cdshooks.paths import default_database_url
+
+    return str(args.database_url or os.environ.get("CDSHOOKS_DATABASE_URL") or default_database_url())
+
+
 def _db(args: argparse.Namespace) -> int:
     """`db upgrade` migrates CDSHOOKS_DATABASE_URL (or --database-url) to the head; `db status` says where
     it stands and exits 1 unless it is at the head."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from cdshooks.database import Database, shown
-    from cdshooks.paths import default_database_url
     from cdshooks.schema import UnknownSchema, state, upgrade
 
-    url = args.database_url or os.environ.get("CDSHOOKS_DATABASE_URL") or default_database_url()
+    url = _database_url(args)
     database = Database(url)
     try:
         if args.action == "status":
@@ -143,7 +149,6 @@ def _report(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from cdshooks.database import Database, shown
-    from cdshooks.paths import default_database_url
     from cdshooks.report import ChartUnavailable, as_text, build, chart_png
 
     since = None
@@ -153,7 +158,7 @@ def _report(args: argparse.Namespace) -> int:
         except ValueError:
             print(f"cdshooks: --since {args.since!r} is not a date (YYYY-MM-DD)", file=sys.stderr)
             return 2
-    url = args.database_url or os.environ.get("CDSHOOKS_DATABASE_URL") or default_database_url()
+    url = _database_url(args)
     database = Database(url)
     try:
         figures = build(database, since=since, tenant=args.tenant)

@@ -35,10 +35,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cdshooks.database import Database, Throttle, metadata
 from cdshooks.protocol import HookResponse
+from cdshooks.render import evidence_of
 
 log = logging.getLogger("cdshooks")
 
-EVIDENCE_EXTENSION = "org.cdshooks.evidence"  # the card extension naming the rule and its version
 UUID_LENGTH = 100
 
 issued_card_table = Table(
@@ -113,7 +113,7 @@ def issued_cards(
     for card in response.cards:
         if not card.uuid:
             continue
-        evidence = (card.extension or {}).get(EVIDENCE_EXTENSION) or {}
+        evidence = evidence_of(card)
         found.append(
             IssuedCard(
                 card_uuid=card.uuid,

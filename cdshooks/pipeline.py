@@ -20,7 +20,7 @@ from cdshooks.fhir_access import open_fhir
 from cdshooks.fingerprint import fingerprint
 from cdshooks.protocol import CONTEXT_MODELS, BaseContext, Card, HookRequest, HookResponse
 from cdshooks.record import PatientRecord, build_record
-from cdshooks.render import EVIDENCE_EXTENSION, render_cards
+from cdshooks.render import evidence_of, render_cards
 from cdshooks.services import CdsService
 from cdshooks.settings import Settings
 from cdshooks.tracing import span
@@ -121,6 +121,6 @@ def call_service(
 
 
 def _fingerprint(card: Card, record: PatientRecord) -> str:
-    evidence = (card.extension or {}).get(EVIDENCE_EXTENSION) or {}
+    evidence = evidence_of(card)
     return fingerprint(str(evidence.get("rule", "")), str(evidence.get("version", "")),
                        evidence.get("resources", ()), record.version_of)  # fmt: skip

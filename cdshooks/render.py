@@ -24,6 +24,13 @@ from cdshooks.record import PatientRecord
 log = logging.getLogger(__name__)
 
 EVIDENCE_EXTENSION = "org.cdshooks.evidence"
+
+
+def evidence_of(card: Card) -> dict[str, Any]:
+    """A card's `org.cdshooks.evidence` extension (rule, version, variant, resources); {} when it has none."""
+    return (card.extension or {}).get(EVIDENCE_EXTENSION) or {}
+
+
 MAX_SUMMARY = 139
 
 

@@ -78,11 +78,7 @@ def _displays() -> dict[tuple[str, str], str]:
 
     found = {}
     for rule, entry in catalogue().items():
-        reasons = [
-            *entry.card.overrideReasons,
-            *(r for v in entry.card.variants.values() for r in v.overrideReasons or ()),
-        ]
-        for reason in reasons:
+        for reason in entry.card.all_override_reasons():
             found.setdefault((rule, reason.code), reason.display)
     return found
 

@@ -54,7 +54,7 @@ suppression_table = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("until", DateTime(timezone=True), nullable=False, index=True),
 )
-# the lookup of every hook call with cards: this patient's suppressions of these rules
+# the lookup of every hook call with cards reads a patient's suppressions (the rule is its second column)
 Index("ix_card_suppression_patient_rule", suppression_table.c.patient_ref, suppression_table.c.rule_id)
 LOOKUP = select(  # built once: every hook call with cards runs it
     suppression_table.c.kind,
@@ -156,10 +156,9 @@ class Suppressions:
                         found[candidate.card_uuid] = Suppressed(row.kind, until)
         return found
 
-    def after_feedback(
-        self, hook_of: Mapping[str, str], items: Iterable[FeedbackItem], cards: Mapping[str, LedgerCard]
-    ) -> int:
-        """Record what new feedback suppresses (`hook_of`: service id -> hook); how many rows were written."""
+    def after_feedback(self, hook: str, items: Iterable[FeedbackItem], cards: Mapping[str, LedgerCard]) -> int:
+        """Record what new feedback, sent to a service of `hook`, suppresses (every item's card was issued by
+        that service: the ledger check made sure); how many rows were written."""
         now = self._now()
         rows = []
         for item in items:
@@ -175,7 +174,7 @@ class Suppressions:
                 "tenant": card.tenant,
                 "created_at": now,
             }
-            if hook_of.get(card.service_id) == ORDER_SELECT and item.outcome in ("accepted", "overridden"):
+            if hook == ORDER_SELECT and item.outcome in ("accepted", "overridden"):
                 rows.append({**common, "kind": ACTED, "user_ref": None, "until": now + timedelta(hours=ACTED_HOURS)})
             reason = item.overrideReason.reason if item.overrideReason else None
             if item.outcome != "overridden" or reason is None or card.indicator == "critical":
